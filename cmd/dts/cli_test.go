@@ -236,3 +236,57 @@ func TestLoopbackAddresses(t *testing.T) {
 		require.Equal(t, want, isLoopback(addr), addr)
 	}
 }
+
+// TestServerRunsAJob starts a job through the server: the same code as dts
+// run copies the rows, progress shows in the job's status, and the
+// lifecycle shows in its events.
+func TestServerRunsAJob(t *testing.T) {
+	t.Parallel()
+	addr, _, logs := startServer(t, nil)
+	env := []string{"DTS_SERVER=http://" + addr, "PW=" + testenv.Password}
+	file, src, dst, schema := crashJob(t, "served", testenv.Postgres(t))
+
+	r := dts(t, env, "job", "create", "-f", file)
+	require.Equal(t, 0, r.code, r.stderr)
+	r = dts(t, env, "job", "action", "served", "start", "--wait", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var started map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &started))
+	require.Equal(t, "succeeded", started["operation"].(map[string]any)["status"], r.stdout)
+
+	var shown map[string]any
+	require.Eventually(t, func() bool {
+		r := dts(t, env, "job", "show", "served", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		shown = nil
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &shown))
+		require.NotEqual(t, "failed", shown["state"], "%v\n%s", shown["error"], logs)
+		return shown["state"] == "completed"
+	}, 60*time.Second, 100*time.Millisecond)
+	status := shown["status"].(map[string]any)
+	require.Equal(t, "done", status["phase"])
+	require.Equal(t, float64(crashRows), status["rows"])
+	table := status["tables"].([]any)[0].(map[string]any)
+	require.Equal(t, true, table["loaded"])
+	require.NotEmpty(t, status["snapshot"])
+	requireEqualTables(t, src, dst, `"`+schema+`".sbtest1`)
+
+	resp, err := http.Get("http://" + addr + "/v1/jobs/served/events")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var events struct {
+		Events []struct{ Type, Message string } `json:"events"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&events))
+	var msgs []string
+	for _, e := range events.Events {
+		msgs = append(msgs, e.Message)
+	}
+	require.Contains(t, strings.Join(msgs, "\n"), "running → completed: every phase completed")
+
+	r = dts(t, env, "job", "action", "served", "reset", "--wait")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = dts(t, env, "job", "show", "served")
+	require.Contains(t, r.stdout, "created")
+	require.Zero(t, copiedRows(dst, false, shown["id"].(string)), "reset forgot the progress on the target")
+}

@@ -52,7 +52,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	}
-	root.AddCommand(serverCmd(g), jobCmd(g), versionCmd(g))
+	root.AddCommand(serverCmd(g), jobCmd(g), runCmd(g), versionCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -14,8 +14,10 @@ import (
 
 	"github.com/dtsorg/dts/internal/api"
 	"github.com/dtsorg/dts/internal/catalog/sqlite"
+	"github.com/dtsorg/dts/internal/connector/engines"
 	"github.com/dtsorg/dts/internal/control"
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/runner"
 	"github.com/dtsorg/dts/internal/secret"
 )
 
@@ -67,6 +69,11 @@ func runServer(ctx context.Context, g *globals, addr, dataDir, token string) err
 	defer store.Close()
 	svc := control.New(store, log)
 	defer svc.Close()
+	mgr := runner.NewManager(svc, engines.Engines{}, log)
+	defer mgr.Close() // runs before svc.Close: jobs pause before operations are cancelled
+	if err := mgr.Recover(ctx); err != nil {
+		return fmt.Errorf("resume running jobs: %w", err)
+	}
 
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {

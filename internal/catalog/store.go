@@ -29,6 +29,11 @@ import (
 // Methods that take a job id (History, the event and operation methods that
 // name a job) answer JobNotFound for a job that does not exist.
 type Store interface {
+	// PrecheckStore keeps precheck results (precheck.go).
+	PrecheckStore
+	// CompareStore keeps compare tasks and their reports (compare.go).
+	CompareStore
+
 	// CreateJob stores a new job. j.ID and j.Spec.Name must be unique
 	// (JobAlreadyExists otherwise). CreatedAt/UpdatedAt/Version are set by the store.
 	CreateJob(ctx context.Context, j *Job) error

@@ -1,0 +1,149 @@
+package fullload
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/value"
+)
+
+// plan splits a table into partitions and records them on the target before
+// any of its rows are copied, so every later run resumes the same plan.
+func plan(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table, est int64, opts Options) error {
+	parts := []connector.Partition{{No: 0}}
+	if n := int(min(est/opts.PartitionRows+1, int64(opts.Workers))); len(t.key) > 0 && n > 1 {
+		splits, err := r.SplitKeys(ctx, t.Source, t.key, n)
+		if err != nil {
+			return fmt.Errorf("split %s: %w", t.Source, err)
+		}
+		parts = parts[:0]
+		var after value.Row
+		for i, k := range splits {
+			parts = append(parts, connector.Partition{No: i, After: after, Upto: k})
+			after = k
+		}
+		parts = append(parts, connector.Partition{No: len(splits), After: after})
+	}
+	t.State.Partitions = parts
+	if err := sink.SaveTableState(ctx, opts.JobID, t.State); err != nil {
+		return fmt.Errorf("record partitions of %s: %w", t.Source, err)
+	}
+	return nil
+}
+
+// copyPartition copies a partition chunk by chunk until it is done. Each
+// chunk's rows and the partition's new position commit in one transaction
+// on the target (Sink.WriteChunk): that is the checkpoint.
+func copyPartition(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table, p *connector.Partition, opts Options) error {
+	limit := opts.ChunkRows
+	if len(t.key) == 0 {
+		limit = 0 // one stream, one transaction: nothing to resume inside it
+	}
+	for !p.Done {
+		after := p.Last
+		if after == nil {
+			after = p.After
+		}
+		req := connector.ReadRequest{Table: t.Source, Columns: t.SourceColumns, Key: t.key, After: after, Upto: p.Upto, Limit: limit}
+		last, n, err := copyChunk(ctx, r, sink, t, req, p.No, opts)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			p.Last = last
+		}
+		p.Rows += n
+		p.Done = limit == 0 || n < int64(limit)
+		opts.Stats.addRows(t, n)
+	}
+	return nil
+}
+
+// copyChunk streams one chunk from the reader into one WriteChunk. The reader
+// runs in its own goroutine and hands over batches through a channel of two,
+// which bounds memory and overlaps reading with writing.
+func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table, req connector.ReadRequest, part int, opts Options) (value.Row, int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []value.Row, 2)
+	readErr := make(chan error, 1)
+	var last value.Row
+	var count int64
+	go func() {
+		defer close(batches)
+		var batch []value.Row
+		size := 0
+		flush := func() bool {
+			if len(batch) == 0 {
+				return true
+			}
+			select {
+			case batches <- batch:
+				batch, size = nil, 0
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		err := r.Read(ctx, req, func(row value.Row) error {
+			c := row.Clone()
+			batch = append(batch, c)
+			size += c.Size()
+			if len(batch) >= opts.BatchRows || size >= opts.BatchBytes {
+				if !flush() {
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+		if err == nil && !flush() {
+			err = ctx.Err()
+		}
+		readErr <- err
+	}()
+
+	next := func() ([]value.Row, error) {
+		b, ok := <-batches
+		if !ok {
+			if err := <-readErr; err != nil {
+				return nil, fmt.Errorf("read %s: %w", t.Source, err)
+			}
+			return nil, nil
+		}
+		count += int64(len(b))
+		if len(t.keyIdx) > 0 {
+			lastRow := b[len(b)-1]
+			last = make(value.Row, len(t.keyIdx))
+			for i, ix := range t.keyIdx {
+				last[i] = lastRow[ix]
+			}
+		}
+		return b, nil
+	}
+	w := connector.ChunkWrite{
+		Table:       t.Target,
+		Columns:     t.TargetColumns,
+		SourceTypes: t.sourceTypes,
+		Progress: func() connector.Progress {
+			return connector.Progress{JobID: opts.JobID, Table: t.Source.QualifiedName(), Partition: part, Last: last, Rows: count,
+				Done: req.Limit == 0 || count < int64(req.Limit)}
+		},
+	}
+	if _, err := sink.WriteChunk(ctx, w, next); err != nil {
+		cancel()
+		for range batches { // let the reader goroutine end
+		}
+		return nil, 0, fmt.Errorf("write %s: %w", t.Target, err)
+	}
+	return last, count, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}

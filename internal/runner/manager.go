@@ -1,0 +1,235 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dtsorg/dts/internal/catalog"
+	"github.com/dtsorg/dts/internal/control"
+	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
+)
+
+// Manager owns the jobs a server runs: it starts them, pauses them
+// (cancelling their context; the checkpoint is on the target), resumes them
+// (running them again), and publishes their progress in the catalog.
+type Manager struct {
+	svc     *control.Service
+	runner  *Runner
+	engines Engines
+	log     *slog.Logger
+	// StatusEvery is how often a running job's status is written to the catalog.
+	StatusEvery time.Duration
+
+	mu     sync.Mutex
+	active map[string]*activeJob
+	wg     sync.WaitGroup
+}
+
+type activeJob struct {
+	cancel   context.CancelCauseFunc
+	done     chan struct{}
+	progress *Progress
+}
+
+// errPaused is the cause of a job's context when a user stops it.
+var errPaused = errors.New("stopped by user")
+
+// NewManager returns a manager and registers its actions with svc.
+func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manager {
+	m := &Manager{svc: svc, runner: New(engines, log), engines: engines, log: log.With("component", "manager"),
+		StatusEvery: 2 * time.Second, active: map[string]*activeJob{}}
+	svc.Handle(job.ActionStart, control.Handler{Async: true, Run: m.start})
+	svc.Handle(job.ActionResume, control.Handler{Async: true, Run: m.resume})
+	svc.Handle(job.ActionStop, control.Handler{Async: true, Run: m.stop})
+	svc.Handle(job.ActionReset, control.Handler{Async: true, Run: m.reset})
+	svc.Handle(job.ActionDelete, control.Handler{Run: m.delete})
+	return m
+}
+
+// Recover resumes the jobs that were running when the server stopped.
+func (m *Manager) Recover(ctx context.Context) error {
+	jobs, err := m.svc.ListJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.State == job.StateRunning {
+			m.log.InfoContext(ctx, "resuming job after restart", "job_id", j.ID, "job", j.Spec.Name)
+			m.launch(j)
+		}
+	}
+	return nil
+}
+
+// Close pauses every running job and waits for them to stop. Their state
+// stays running so the next server resumes them.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	for _, a := range m.active {
+		a.cancel(context.Canceled)
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+func (m *Manager) start(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
+	// Prechecks arrive with their own issue; until then start goes straight on.
+	j, err := m.svc.Transition(ctx, j.ID, job.EventStarted, "started", nil)
+	if err != nil {
+		return nil, err
+	}
+	m.launch(j)
+	return map[string]string{"state": string(j.State)}, nil
+}
+
+func (m *Manager) resume(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
+	m.launch(j)
+	return map[string]string{"state": string(j.State)}, nil
+}
+
+// stop pauses a running job and returns once its work has stopped.
+func (m *Manager) stop(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
+	a := m.get(j.ID)
+	if a == nil {
+		_, err := m.svc.Transition(ctx, j.ID, job.EventPaused, "stopped by user (it was not running here)", nil)
+		return nil, err
+	}
+	a.cancel(errPaused)
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return map[string]string{"state": string(job.StatePaused)}, nil
+}
+
+// reset forgets the job's progress on the target.
+func (m *Manager) reset(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
+	if err := m.forget(ctx, j); err != nil {
+		return nil, err
+	}
+	_, err := m.svc.Store().UpdateJob(ctx, j.ID, func(j *catalog.Job) error {
+		j.Status, j.Error = nil, nil
+		return nil
+	})
+	return map[string]string{"state": string(job.StateCreated)}, err
+}
+
+// delete stops the job if it runs and removes its bookkeeping on the
+// target; with force, a target that cannot be cleaned does not block it.
+func (m *Manager) delete(ctx context.Context, j *catalog.Job, params json.RawMessage) (any, error) {
+	var p struct {
+		Force bool `json:"force"`
+	}
+	_ = json.Unmarshal(params, &p)
+	if a := m.get(j.ID); a != nil {
+		a.cancel(errPaused)
+		<-a.done
+	}
+	if err := m.forget(ctx, j); err != nil {
+		if !p.Force {
+			return nil, errs.Wrap(err, errs.OperationDenied, "the job's bookkeeping (dts_meta) cannot be removed from the target").
+				WithFix("make the target reachable and delete again, or delete with force and drop its dts_meta rows by hand")
+		}
+		m.log.WarnContext(ctx, "deleting job without cleaning its target bookkeeping", "job_id", j.ID, "err", err)
+	}
+	return nil, nil
+}
+
+func (m *Manager) forget(ctx context.Context, j *catalog.Job) error {
+	sink, err := m.engines.OpenSink(ctx, j.Spec.Target, m.log)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	return sink.Forget(ctx, j.ID)
+}
+
+func (m *Manager) get(id string) *activeJob {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.active[id]
+}
+
+// launch runs a job in the background until it completes, fails or is paused.
+func (m *Manager) launch(j *catalog.Job) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, running := m.active[j.ID]; running {
+		return
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	a := &activeJob{cancel: cancel, done: make(chan struct{}), progress: NewProgress()}
+	m.active[j.ID] = a
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(a.done)
+		stopStatus := m.publish(j.ID, a.progress)
+		err := m.runner.Run(ctx, j.ID, j.Spec, a.progress)
+		stopStatus()
+		m.mu.Lock()
+		delete(m.active, j.ID)
+		m.mu.Unlock()
+		m.finished(j.ID, err, context.Cause(ctx))
+	}()
+}
+
+// finished records how a run ended.
+func (m *Manager) finished(jobID string, err, cause error) {
+	ctx := context.Background()
+	var terr error
+	switch {
+	case err == nil:
+		_, terr = m.svc.Transition(ctx, jobID, job.EventCompleted, "every phase completed", nil)
+	case errors.Is(cause, errPaused):
+		_, terr = m.svc.Transition(ctx, jobID, job.EventPaused, "stopped by user; progress is checkpointed on the target", nil)
+	case errors.Is(cause, context.Canceled):
+		return // the server is stopping: the job stays running and resumes with the next server
+	default:
+		info := control.ErrorInfo(err)
+		if _, coded := errs.As(err); !coded {
+			info.Message = err.Error() // uncoded errors carry context but never secrets: drivers' texts are scrubbed
+		}
+		m.log.Error("job failed", "job_id", jobID, "err", err)
+		_, terr = m.svc.Transition(ctx, jobID, job.EventFailed, "failed: "+info.Message, info)
+	}
+	if terr != nil && errs.CodeOf(terr) != errs.JobNotFound {
+		m.log.Error("record job outcome", "job_id", jobID, "err", terr)
+	}
+}
+
+// publish writes the job's progress to the catalog until the returned func is called.
+func (m *Manager) publish(jobID string, p *Progress) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(m.StatusEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+			case <-quit:
+			}
+			status := p.Status()
+			_, err := m.svc.Store().UpdateJob(context.Background(), jobID, func(j *catalog.Job) error {
+				j.Status = status
+				return nil
+			})
+			if err != nil && errs.CodeOf(err) != errs.JobNotFound {
+				m.log.Warn("publish job status", "job_id", jobID, "err", err)
+			}
+			select {
+			case <-quit:
+				return
+			default:
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}

@@ -1,0 +1,162 @@
+// Package runner runs one job: its phases in order, each resuming from what
+// the job's earlier runs recorded on the target. `dts run` and the server's
+// start action both run jobs through it, so a job behaves the same either way.
+// Pausing is cancelling the context; resuming is running again.
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/dtsorg/dts/internal/change"
+	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/phase/fullload"
+)
+
+// Engines opens connectors for endpoints.
+type Engines interface {
+	OpenSource(ctx context.Context, e job.Endpoint, log *slog.Logger) (connector.Source, error)
+	OpenSink(ctx context.Context, e job.Endpoint, log *slog.Logger) (connector.Sink, error)
+}
+
+// Phases of a running job, as reported.
+const (
+	PhaseConnecting = "connecting"
+	PhaseStructure  = "structure"
+	PhaseFull       = "full"
+	PhaseFinishing  = "finishing"
+	PhaseDone       = "done"
+)
+
+// Progress is what a running job reports; safe for concurrent use.
+type Progress struct {
+	Stats *fullload.Stats
+
+	mu       sync.Mutex
+	phase    string
+	snapshot change.Position
+	warnings []string
+}
+
+// NewProgress returns an empty progress report.
+func NewProgress() *Progress { return &Progress{Stats: fullload.NewStats(), phase: PhaseConnecting} }
+
+// Phase returns the current phase.
+func (p *Progress) Phase() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.phase
+}
+
+// Snapshot returns the position of the full load's snapshot, once known.
+func (p *Progress) Snapshot() change.Position {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.snapshot
+}
+
+// Warnings returns what the run warned about (type mapping, skipped keys).
+func (p *Progress) Warnings() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.warnings...)
+}
+
+func (p *Progress) set(phase string) {
+	p.mu.Lock()
+	p.phase = phase
+	p.mu.Unlock()
+}
+
+func (p *Progress) warn(msg string) {
+	p.mu.Lock()
+	p.warnings = append(p.warnings, msg)
+	p.mu.Unlock()
+}
+
+// Runner runs jobs.
+type Runner struct {
+	engines Engines
+	log     *slog.Logger
+	// ChunkRows is the rows per committed full-load chunk (0: the default, 20,000).
+	ChunkRows int
+}
+
+// New returns a runner.
+func New(engines Engines, log *slog.Logger) *Runner {
+	return &Runner{engines: engines, log: log.With("component", "runner")}
+}
+
+// Run runs a job's phases from where its earlier runs stopped. It returns
+// nil when every phase completed, ctx's error when cancelled (a pause: the
+// next Run resumes), or the error that stopped it.
+func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress *Progress) error {
+	log := r.log.With("job_id", jobID, "job", spec.Name)
+	src, err := r.engines.OpenSource(ctx, spec.Source, log)
+	if err != nil {
+		return fmt.Errorf("connect to the source: %w", err)
+	}
+	defer src.Close()
+	sink, err := r.engines.OpenSink(ctx, spec.Target, log)
+	if err != nil {
+		return fmt.Errorf("connect to the target: %w", err)
+	}
+	defer sink.Close()
+
+	tables, err := planTables(ctx, spec, src, sink, progress)
+	if err != nil {
+		return err
+	}
+	if err := sink.Claim(ctx, jobID, spec.Name); err != nil {
+		return err
+	}
+	state, err := sink.LoadState(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("read the job's progress on the target: %w", err)
+	}
+	for _, t := range tables {
+		t.State = tableState(state, t)
+	}
+	phases := spec.EffectivePhases()
+	if phases.Structure {
+		progress.set(PhaseStructure)
+		if err := createTables(ctx, jobID, spec, sink, tables); err != nil {
+			return err
+		}
+	}
+	switch {
+	case phases.Full:
+		progress.set(PhaseFull)
+		pos, err := fullload.Run(ctx, src, sink, tables, fullload.Options{
+			JobID: jobID, Workers: spec.Parallelism.Max, BatchRows: spec.Target.Options.BatchRows, ChunkRows: r.ChunkRows,
+			Logger: log, Stats: progress.Stats,
+		})
+		if err != nil {
+			return err
+		}
+		progress.mu.Lock()
+		progress.snapshot = pos
+		progress.mu.Unlock()
+	case phases.Structure:
+		progress.set(PhaseFinishing)
+		if err := finishStructure(ctx, jobID, sink, tables); err != nil {
+			return err
+		}
+	}
+	if phases.Incremental {
+		return errs.New(errs.NotAvailable, "the incremental phase is not available yet in this version of dts")
+	}
+	progress.set(PhaseDone)
+	return nil
+}
+
+func tableState(st *connector.LoadState, t *fullload.Table) *connector.TableState {
+	if ts, ok := st.Tables[t.Source.QualifiedName()]; ok {
+		return ts
+	}
+	return &connector.TableState{Table: t.Source.QualifiedName(), Target: t.Target.QualifiedName()}
+}

@@ -1,0 +1,52 @@
+package runner
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// statusVersion versions the status document: clients read it from the API.
+const statusVersion = 1
+
+// Status is a running job's progress as published in the catalog and
+// answered by GET /v1/jobs/{id}.
+type Status struct {
+	V        int           `json:"v"`
+	Phase    string        `json:"phase"`
+	Rows     int64         `json:"rows"`
+	Tables   []TableStatus `json:"tables,omitempty"`
+	Snapshot string        `json:"snapshot,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
+	At       time.Time     `json:"at"`
+}
+
+// TableStatus is one table's full-load progress.
+type TableStatus struct {
+	Table         string  `json:"table"`
+	Target        string  `json:"target"`
+	Rows          int64   `json:"rows"`
+	Estimated     int64   `json:"estimated_rows"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	Loaded        bool    `json:"loaded"`
+}
+
+// Status returns the progress as a versioned JSON document.
+func (p *Progress) Status() json.RawMessage {
+	s := Status{V: statusVersion, Phase: p.Phase(), Warnings: p.Warnings(), At: time.Now().UTC()}
+	if pos := p.Snapshot(); !pos.IsZero() {
+		s.Snapshot = pos.String()
+	}
+	for _, t := range p.Stats.Tables() {
+		rows := t.Rows.Load()
+		s.Rows += rows
+		s.Tables = append(s.Tables, TableStatus{
+			Table: t.Name, Target: t.Target, Rows: rows, Estimated: t.Estimated.Load(), Loaded: t.Loaded.Load(),
+			RowsPerSecond: float64(rows) / max(time.Since(t.Started).Seconds(), 0.001),
+		})
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // plain fields always marshal
+	}
+	return b
+}

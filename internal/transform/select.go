@@ -1,0 +1,133 @@
+// Package transform compiles a job's object rules into one plan per table:
+// which source tables move, under which target names, with which columns.
+// Structure, full load, incremental sync and compare all use the same plan,
+// so they can never disagree about what moves where.
+package transform
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
+)
+
+// MetaSchema is the database/schema where dts keeps its bookkeeping on a
+// target; it is never selected from a source.
+const MetaSchema = "dts_meta"
+
+// Selected is one source table the job moves, with its target names and rule.
+type Selected struct {
+	Source connector.TableRef
+	Target connector.TableRef
+	// ObjectKey and TableKey name the job-file entries that selected the
+	// table (TableKey is empty when only all: true did), for messages.
+	ObjectKey string
+	TableKey  string
+	// Rule is the table's rule (zero when none was given).
+	Rule job.TableRule
+}
+
+// Select resolves the job's objects against the source's tables. A database
+// entry is matched by its exact key first, then by the first glob in file
+// order; the same for tables inside it. Explicit (non-glob) table keys that
+// match no source table are errors, as are two tables landing on one target
+// name. A target name given explicitly is used as is; rename_rule's prefix
+// and suffix apply to the names that were not given.
+func Select(spec *job.Spec, tables []connector.TableRef) ([]Selected, error) {
+	var out []Selected
+	var problems []errs.FieldError
+	found := map[string]bool{} // "objectKey\x00tableKey" that matched something
+	for _, ref := range tables {
+		if ref.Schema == MetaSchema {
+			continue
+		}
+		dbKey, db, ok := lookup(spec.Objects, ref.Schema)
+		if !ok {
+			continue
+		}
+		tableKey, rule, hasRule := lookup(db.Tables, ref.Name)
+		if !hasRule && !db.All {
+			continue
+		}
+		if hasRule {
+			found[dbKey+"\x00"+tableKey] = true
+		} else {
+			tableKey = ""
+		}
+		out = append(out, Selected{
+			Source:    ref,
+			Target:    connector.TableRef{Schema: targetName(spec, db.Name, ref.Schema), Name: targetName(spec, rule.Name, ref.Name)},
+			ObjectKey: dbKey,
+			TableKey:  tableKey,
+			Rule:      rule,
+		})
+	}
+	for _, db := range spec.Objects {
+		for _, t := range db.Value.Tables {
+			if !isGlob(t.Key) && !isGlob(db.Key) && !found[db.Key+"\x00"+t.Key] {
+				problems = append(problems, errs.FieldError{
+					Path:    fmt.Sprintf("objects.%s.tables.%s", db.Key, t.Key),
+					Message: fmt.Sprintf("the source has no table %s.%s", db.Key, t.Key),
+				})
+			}
+		}
+	}
+	problems = append(problems, clashes(out)...)
+	if len(out) == 0 && len(problems) == 0 {
+		problems = append(problems, errs.FieldError{Path: "objects", Message: "selects no table of the source: check the database/schema names and globs"})
+	}
+	if len(problems) > 0 {
+		return nil, errs.Invalid(problems)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source.String() < out[j].Source.String() })
+	return out, nil
+}
+
+// lookup finds the entry for name: the exact key first, then the first glob
+// that matches.
+func lookup[V any](m job.Map[V], name string) (string, V, bool) {
+	if v, ok := m.Get(name); ok {
+		return name, v, true
+	}
+	for _, e := range m {
+		if isGlob(e.Key) {
+			if ok, _ := path.Match(e.Key, name); ok {
+				return e.Key, e.Value, true
+			}
+		}
+	}
+	var zero V
+	return "", zero, false
+}
+
+func targetName(spec *job.Spec, given, source string) string {
+	if given != "" {
+		return given
+	}
+	return spec.RenameRule.Prefix + source + spec.RenameRule.Suffix
+}
+
+func isGlob(key string) bool { return strings.ContainsAny(key, "*?[") }
+
+// clashes reports source tables that would land on the same target table.
+// (Shard merge, which allows it on purpose, builds on this later.)
+func clashes(sel []Selected) []errs.FieldError {
+	byTarget := map[string][]string{}
+	for _, s := range sel {
+		k := s.Target.String()
+		byTarget[k] = append(byTarget[k], s.Source.String())
+	}
+	var out []errs.FieldError
+	for target, sources := range byTarget {
+		if len(sources) > 1 {
+			sort.Strings(sources)
+			out = append(out, errs.FieldError{Path: "objects", Message: fmt.Sprintf("%s all map onto the target table %s; give them distinct names", strings.Join(sources, ", "), target)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
+	return out
+}
