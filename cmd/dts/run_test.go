@@ -168,3 +168,33 @@ func TestRunStopsCleanlyOnInterrupt(t *testing.T) {
 	require.Regexp(t, `60000 rows in 1 tables`, r.stdout)
 	requireEqualTables(t, src, dst, `"`+schema+`".sbtest1`)
 }
+
+// TestRunMemoryStaysBounded copies rows of 16 MB with four workers and
+// checks the process's peak resident memory stays under 256 MiB.
+func TestRunMemoryStaysBounded(t *testing.T) {
+	t.Parallel()
+	my, pg := testenv.MariaDB(t), testenv.Postgres(t)
+	srcDB, dstDB := my.NewDatabase(t), pg.NewDatabase(t)
+	my.Exec(t, srcDB, "CREATE TABLE b (id INT PRIMARY KEY, payload LONGBLOB, note LONGTEXT)")
+	for i := 1; i <= 16; i++ {
+		my.Exec(t, srcDB, fmt.Sprintf("INSERT INTO b VALUES (%d, REPEAT(RANDOM_BYTES(1024), 8192), REPEAT('n', 8000000))", i))
+	}
+	file := writeFile(t, "big.yaml", fmt.Sprintf(`
+name: big
+type: migration
+source: {engine: mariadb, host: %s, port: %d, user: dts, password: "${env:PW}"}
+target: {engine: postgresql, host: %s, port: %d, user: dts, password: "${env:PW}", database: %s}
+objects: {%s: {all: true}}
+parallelism: {max: 4}
+`, my.Host, my.Port, pg.Host, pg.Port, dstDB, srcDB))
+	cmd := exec.Command(dtsBin, "run", file)
+	cmd.Env = append(os.Environ(), "PW="+testenv.Password, "GOMEMLIMIT=")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	t.Logf("peak RSS copying 16 rows of 16 MB with 4 workers: %d MiB", peak/1024)
+	require.Less(t, peak, int64(256<<10), "peak RSS %d KiB", peak)
+	var n int
+	require.NoError(t, pg.DB(t, dstDB).QueryRow(`SELECT count(*) FROM "`+srcDB+`".b WHERE length(payload) = 8388608`).Scan(&n))
+	require.Equal(t, 16, n)
+}

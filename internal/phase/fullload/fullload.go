@@ -68,9 +68,14 @@ type Options struct {
 	BatchBytes int
 	// PartitionRows is the estimated rows per partition when splitting a table.
 	PartitionRows int64
+	// InFlightBytes bounds the row bytes read but not yet written, over all
+	// workers together.
+	InFlightBytes int64
 	Logger        *slog.Logger
 	// Stats receives progress; may be nil.
 	Stats *Stats
+
+	budget *budget
 }
 
 func (o *Options) defaults() {
@@ -88,6 +93,9 @@ func (o *Options) defaults() {
 	}
 	if o.PartitionRows == 0 {
 		o.PartitionRows = 200_000
+	}
+	if o.InFlightBytes == 0 {
+		o.InFlightBytes = 32 << 20
 	}
 	if o.Stats == nil {
 		o.Stats = NewStats()
@@ -147,6 +155,7 @@ func load(ctx context.Context, src connector.Source, sink connector.Sink, tables
 		return change.Position{}, fmt.Errorf("record snapshot position: %w", err)
 	}
 	readers := snap.Readers()
+	opts.budget = newBudget(opts.InFlightBytes)
 	var work []*task
 	for _, t := range tables {
 		est, err := readers[0].EstimateRows(ctx, t.Source)

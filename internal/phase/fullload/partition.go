@@ -66,7 +66,7 @@ func copyPartition(ctx context.Context, r connector.Reader, sink connector.Sink,
 func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table, req connector.ReadRequest, part int, opts Options) (value.Row, int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []value.Row, 2)
+	batches := make(chan sized, 1)
 	readErr := make(chan error, 1)
 	var last value.Row
 	var count int64
@@ -78,11 +78,13 @@ func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *
 			if len(batch) == 0 {
 				return true
 			}
+			held := opts.budget.acquire(ctx, int64(size))
 			select {
-			case batches <- batch:
+			case batches <- sized{batch, held}:
 				batch, size = nil, 0
 				return true
 			case <-ctx.Done():
+				opts.budget.release(held)
 				return false
 			}
 		}
@@ -103,14 +105,20 @@ func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *
 		readErr <- err
 	}()
 
+	var held int64 // budget of the batch WriteChunk is writing: released when it asks for the next
+	defer func() { opts.budget.release(held) }()
 	next := func() ([]value.Row, error) {
-		b, ok := <-batches
+		opts.budget.release(held)
+		held = 0
+		sb, ok := <-batches
 		if !ok {
 			if err := <-readErr; err != nil {
 				return nil, fmt.Errorf("read %s: %w", t.Source, err)
 			}
 			return nil, nil
 		}
+		b := sb.rows
+		held = sb.held
 		count += int64(len(b))
 		if len(t.keyIdx) > 0 {
 			lastRow := b[len(b)-1]
@@ -132,11 +140,18 @@ func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *
 	}
 	if _, err := sink.WriteChunk(ctx, w, next); err != nil {
 		cancel()
-		for range batches { // let the reader goroutine end
+		for sb := range batches { // let the reader goroutine end
+			opts.budget.release(sb.held)
 		}
 		return nil, 0, fmt.Errorf("write %s: %w", t.Target, err)
 	}
 	return last, count, nil
+}
+
+// sized is a batch with the budget it holds.
+type sized struct {
+	rows []value.Row
+	held int64
 }
 
 func indexOf(list []string, s string) int {
