@@ -95,14 +95,22 @@ func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, key []string, n
 	if est < int64(n) {
 		return nil, nil
 	}
-	pct := min(100, max(0.0001, float64(n*splitSample)*100/float64(est)))
+	// SYSTEM sampling picks whole pages, so on a table of a few dozen pages
+	// it can return nothing; retry with a larger share until the sample is
+	// big enough to split or the whole table was read.
 	var sample []value.Row
-	err = r.read(ctx, connector.ReadRequest{Table: t, Columns: key, Key: key}, readOptions{sample: pct}, func(row value.Row) error {
-		sample = append(sample, row.Clone())
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sample keys of %s: %w", t, err)
+	for pct := min(100, max(0.0001, float64(n*splitSample)*100/float64(est))); ; pct = min(100, pct*4) {
+		sample = sample[:0]
+		err = r.read(ctx, connector.ReadRequest{Table: t, Columns: key, Key: key}, readOptions{sample: pct}, func(row value.Row) error {
+			sample = append(sample, row.Clone())
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sample keys of %s: %w", t, err)
+		}
+		if len(sample) >= n*splitSample/4 || pct >= 100 {
+			break
+		}
 	}
 	var out []value.Row
 	last := -1
