@@ -57,9 +57,19 @@ func isTerminal(w io.Writer) bool {
 func (d *display) bars() {
 	p := mpb.New(mpb.WithOutput(d.g.stderr), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithWidth(40))
 	bars := map[*fullload.TableStats]*mpb.Bar{}
+	var follow *mpb.Bar // the incremental phase's line
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	update := func(final bool) {
+		if follow == nil && d.progress.Phase() == runner.PhaseIncremental {
+			follow = p.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+				a := d.progress.Apply.Snapshot()
+				return fmt.Sprintf("incremental  applied %d rows  %.0f rows/s  delay %.1fs  at %s", a.AppliedRows, a.RowsPerSecond, a.Delay.Seconds(), a.Position)
+			})))
+		}
+		if follow != nil && final {
+			follow.Abort(false)
+		}
 		for _, t := range d.progress.Stats.Tables() {
 			b, ok := bars[t]
 			if !ok {
@@ -104,6 +114,12 @@ func (d *display) lines() {
 		select {
 		case <-tick.C:
 			phase := d.progress.Phase()
+			if phase == runner.PhaseIncremental {
+				a := d.progress.Apply.Snapshot()
+				fmt.Fprintf(d.g.stderr, "progress phase=incremental applied=%d rate=%.0f/s delay=%.1fs position=%s\n",
+					a.AppliedRows, a.RowsPerSecond, a.Delay.Seconds(), a.Position)
+				continue
+			}
 			for _, t := range d.progress.Stats.Tables() {
 				if t.Loaded.Load() {
 					continue
@@ -145,9 +161,14 @@ func (d *display) summary(ok bool) {
 		rows = append(rows, []string{t.Name, t.Target, strconv.FormatInt(n, 10), status})
 		js = append(js, tableJSON{t.Name, t.Target, n, t.Loaded.Load()})
 	}
+	a := d.progress.Apply.Snapshot()
 	if d.g.output == "json" {
-		writeJSON(d.g.stdout, map[string]any{"ok": ok, "phase": d.progress.Phase(), "seconds": elapsed.Seconds(),
-			"rows": total, "tables": js, "snapshot": d.progress.Snapshot().String(), "warnings": d.progress.Warnings()})
+		out := map[string]any{"ok": ok, "phase": d.progress.Phase(), "seconds": elapsed.Seconds(),
+			"rows": total, "tables": js, "snapshot": d.progress.Snapshot().String(), "warnings": d.progress.Warnings()}
+		if !a.Position.IsZero() {
+			out["incremental"] = map[string]any{"applied_rows": a.AppliedRows, "position": a.Position.String()}
+		}
+		writeJSON(d.g.stdout, out)
 		return
 	}
 	if len(rows) > 0 {
@@ -162,4 +183,7 @@ func (d *display) summary(ok bool) {
 		fmt.Fprintf(d.g.stdout, "; source position %s", pos)
 	}
 	fmt.Fprintln(d.g.stdout)
+	if !a.Position.IsZero() {
+		fmt.Fprintf(d.g.stdout, "incremental: %d row changes applied; everything up to %s is on the target\n", a.AppliedRows, a.Position)
+	}
 }

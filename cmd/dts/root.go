@@ -53,6 +53,8 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	}
 	root.AddCommand(serverCmd(g), jobCmd(g), runCmd(g), versionCmd(g))
+	root.AddCommand(compareCmd(g))
+	root.AddCommand(precheckCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -22,7 +22,8 @@ func runCmd(g *globals) *cobra.Command {
 		Short: "Run one job file in the foreground, without a server",
 		Long: "Run the job's phases in order with a live progress display, then print a summary.\n" +
 			"Progress is kept on the target (dts_meta): after Ctrl-C or a crash, the same command resumes.\n" +
-			"Exit status 0 only when everything was copied.",
+			"A job with the incremental phase follows the source until stopped (Ctrl-C, SIGTERM).\n" +
+			"Exit status 0 when everything was copied, or when a job that follows its source was stopped.",
 		Args: exactArgs(1, "a job file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := readSpec(args[0])
@@ -50,11 +51,17 @@ func runCmd(g *globals) *cobra.Command {
 			r := runner.New(engines.Engines{}, log)
 			r.ChunkRows = chunkRows
 			err = r.Run(cmd.Context(), jobID, spec, progress)
-			display.stop(err == nil)
+			following := progress.Phase() == runner.PhaseIncremental
+			stopped := errors.Is(err, context.Canceled)
+			display.stop(err == nil || following && stopped)
 			switch {
 			case err == nil:
 				return nil
-			case errors.Is(err, context.Canceled):
+			case stopped && following:
+				// Stopping a sync is how it ends: the checkpoint is on the target.
+				fmt.Fprintf(g.stderr, "stopped: the incremental phase resumes from its checkpoint when run again\n")
+				return nil
+			case stopped:
 				return errs.New("Stopped", "stopped before the job finished; progress is saved on the target").
 					WithFix("run the same command again to resume")
 			}

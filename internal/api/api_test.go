@@ -223,7 +223,7 @@ func TestActionsFollowTheLifecycle(t *testing.T) {
 	status, body, _ = e.call("POST", "/v1/jobs/"+id+"/action", map[string]any{"action": "launch"})
 	requireError(t, status, body, http.StatusBadRequest, "InvalidParameter")
 
-	status, body, _ = e.call("POST", "/v1/jobs/"+id+"/action", map[string]any{"action": "precheck"})
+	status, body, _ = e.call("POST", "/v1/jobs/"+id+"/action", map[string]any{"action": "start"}) // no runner here
 	requireError(t, status, body, http.StatusNotImplemented, "OperationDenied.NotAvailable")
 	status, body, _ = e.call("GET", "/v1/jobs/"+id, nil)
 	require.Equal(t, "created", body["state"], "a refused action changes nothing")

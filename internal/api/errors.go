@@ -16,6 +16,8 @@ var statusOf = map[string]int{
 	errs.Forbidden:            http.StatusForbidden,
 	errs.JobNotFound:          http.StatusNotFound,
 	errs.OperationNotFound:    http.StatusNotFound,
+	"CompareNotFound":         http.StatusNotFound,
+	"PrecheckNotFound":        http.StatusNotFound,
 	"NotFound":                http.StatusNotFound,
 	errs.JobAlreadyExists:     http.StatusConflict,
 	errs.OperationDenied:      http.StatusConflict,

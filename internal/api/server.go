@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -78,6 +79,10 @@ var Routes = []string{
 	"POST /v1/jobs/{id}/action",
 	"GET /v1/jobs/{id}/events",
 	"GET /v1/jobs/{id}/operations",
+	"GET /v1/jobs/{id}/compares",
+	"GET /v1/jobs/{id}/compares/{cid}",
+	"GET /v1/jobs/{id}/compares/{cid}/repair.sql",
+	"GET /v1/jobs/{id}/precheck",
 	"GET /v1/operations/{id}",
 	"POST /v1/connections/test",
 }
@@ -95,9 +100,11 @@ func (s *Server) routes() {
 		"POST /v1/jobs/{id}/action":    s.action,
 		"GET /v1/jobs/{id}/events":     s.events,
 		"GET /v1/jobs/{id}/operations": s.operations,
+		"GET /v1/jobs/{id}/precheck":   s.getPrecheck,
 		"GET /v1/operations/{id}":      s.getOperation,
 		"POST /v1/connections/test":    s.testConnection,
 	}
+	maps.Copy(handlers, s.compareHandlers())
 	for _, route := range Routes {
 		s.mux.Handle(route, s.instrument(route, handlers[route]))
 	}

@@ -60,6 +60,7 @@ func New(store catalog.Store, log *slog.Logger) *Service {
 		cancel:   cancel,
 	}
 	s.Handle(job.ActionTestConnection, Handler{Run: s.testJobConnections})
+	s.registerPrecheck()
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dtsorg/dts/internal/catalog"
+	"github.com/dtsorg/dts/internal/compare"
 	"github.com/dtsorg/dts/internal/control"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
@@ -28,6 +29,9 @@ type Manager struct {
 	mu     sync.Mutex
 	active map[string]*activeJob
 	wg     sync.WaitGroup
+
+	// compares runs compares and check jobs (internal/compare).
+	compares *compare.Service
 }
 
 type activeJob struct {
@@ -48,11 +52,16 @@ func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manage
 	svc.Handle(job.ActionStop, control.Handler{Async: true, Run: m.stop})
 	svc.Handle(job.ActionReset, control.Handler{Async: true, Run: m.reset})
 	svc.Handle(job.ActionDelete, control.Handler{Run: m.delete})
+	m.compares = compare.NewService(svc, engines, log)
 	return m
 }
 
-// Recover resumes the jobs that were running when the server stopped.
+// Recover resumes the jobs that were running when the server stopped, and
+// fails the prechecks it left unfinished.
 func (m *Manager) Recover(ctx context.Context) error {
+	if err := m.svc.RecoverPrechecks(ctx); err != nil {
+		return err
+	}
 	jobs, err := m.svc.ListJobs(ctx)
 	if err != nil {
 		return err
@@ -63,7 +72,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 			m.launch(j)
 		}
 	}
-	return nil
+	return m.compares.Recover(ctx)
 }
 
 // Close pauses every running job and waits for them to stop. Their state
@@ -75,10 +84,15 @@ func (m *Manager) Close() {
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
+	m.compares.Close()
 }
 
+// start runs the precheck first (unless it passed for the job's current
+// configuration) and refuses to start while an item fails and is not skipped.
 func (m *Manager) start(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
-	// Prechecks arrive with their own issue; until then start goes straight on.
+	if err := m.svc.PrecheckGate(ctx, j); err != nil {
+		return nil, err
+	}
 	j, err := m.svc.Transition(ctx, j.ID, job.EventStarted, "started", nil)
 	if err != nil {
 		return nil, err
@@ -127,6 +141,7 @@ func (m *Manager) delete(ctx context.Context, j *catalog.Job, params json.RawMes
 		Force bool `json:"force"`
 	}
 	_ = json.Unmarshal(params, &p)
+	m.compares.StopJob(j.ID)
 	if a := m.get(j.ID); a != nil {
 		a.cancel(errPaused)
 		<-a.done
@@ -171,7 +186,13 @@ func (m *Manager) launch(j *catalog.Job) {
 		defer m.wg.Done()
 		defer close(a.done)
 		stopStatus := m.publish(j.ID, a.progress)
-		err := m.runner.Run(ctx, j.ID, j.Spec, a.progress)
+		run := m.runner.Run
+		if j.Spec.Type == job.TypeCheck { // a check job compares, moving no data
+			run = func(ctx context.Context, id string, spec *job.Spec, _ *Progress) error {
+				return m.compares.RunCheck(ctx, id, spec)
+			}
+		}
+		err := run(ctx, j.ID, j.Spec, a.progress)
 		stopStatus()
 		m.mu.Lock()
 		delete(m.active, j.ID)

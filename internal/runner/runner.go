@@ -10,9 +10,9 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/dtsorg/dts/internal/apply"
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
-	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/phase/fullload"
 )
@@ -25,16 +25,19 @@ type Engines interface {
 
 // Phases of a running job, as reported.
 const (
-	PhaseConnecting = "connecting"
-	PhaseStructure  = "structure"
-	PhaseFull       = "full"
-	PhaseFinishing  = "finishing"
-	PhaseDone       = "done"
+	PhaseConnecting  = "connecting"
+	PhaseStructure   = "structure"
+	PhaseFull        = "full"
+	PhaseFinishing   = "finishing"
+	PhaseIncremental = "incremental"
+	PhaseDone        = "done"
 )
 
 // Progress is what a running job reports; safe for concurrent use.
 type Progress struct {
 	Stats *fullload.Stats
+	// Apply is the incremental phase's progress.
+	Apply *apply.Stats
 
 	mu       sync.Mutex
 	phase    string
@@ -43,7 +46,9 @@ type Progress struct {
 }
 
 // NewProgress returns an empty progress report.
-func NewProgress() *Progress { return &Progress{Stats: fullload.NewStats(), phase: PhaseConnecting} }
+func NewProgress() *Progress {
+	return &Progress{Stats: fullload.NewStats(), Apply: apply.NewStats(), phase: PhaseConnecting}
+}
 
 // Phase returns the current phase.
 func (p *Progress) Phase() string {
@@ -122,6 +127,17 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 		t.State = tableState(state, t)
 	}
 	phases := spec.EffectivePhases()
+	var (
+		logSrc   connector.LogSource
+		applySnk connector.ApplySink
+		lj       connector.LogJob
+	)
+	if phases.Incremental {
+		if logSrc, applySnk, err = logEnds(src, sink, spec); err != nil {
+			return err
+		}
+		lj = logJob(jobID, spec, tables)
+	}
 	if phases.Structure {
 		progress.set(PhaseStructure)
 		if err := createTables(ctx, jobID, spec, sink, tables); err != nil {
@@ -131,10 +147,16 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 	switch {
 	case phases.Full:
 		progress.set(PhaseFull)
-		pos, err := fullload.Run(ctx, src, sink, tables, fullload.Options{
+		opts := fullload.Options{
 			JobID: jobID, Workers: spec.Parallelism.Max, BatchRows: spec.Target.Options.BatchRows, ChunkRows: r.ChunkRows,
 			Logger: log, Stats: progress.Stats,
-		})
+		}
+		if logSrc != nil {
+			opts.OpenSnapshot = func(ctx context.Context, readers int) (connector.Snapshot, error) {
+				return logSrc.OpenLogSnapshot(ctx, lj, readers)
+			}
+		}
+		pos, err := fullload.Run(ctx, src, sink, tables, opts)
 		if err != nil {
 			return err
 		}
@@ -148,7 +170,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 		}
 	}
 	if phases.Incremental {
-		return errs.New(errs.NotAvailable, "the incremental phase is not available yet in this version of dts")
+		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, progress, log)
 	}
 	progress.set(PhaseDone)
 	return nil

@@ -16,8 +16,23 @@ type Status struct {
 	Rows     int64         `json:"rows"`
 	Tables   []TableStatus `json:"tables,omitempty"`
 	Snapshot string        `json:"snapshot,omitempty"`
-	Warnings []string      `json:"warnings,omitempty"`
-	At       time.Time     `json:"at"`
+	// Incremental is set once the job follows its source.
+	Incremental *IncrementalStatus `json:"incremental,omitempty"`
+	Warnings    []string           `json:"warnings,omitempty"`
+	At          time.Time          `json:"at"`
+}
+
+// IncrementalStatus is the incremental phase's progress.
+type IncrementalStatus struct {
+	// Position: every change up to it is applied on the target.
+	Position string `json:"position"`
+	// DelaySeconds is how far the target is behind the source (0 when it
+	// has applied everything the source had at its newest heartbeat).
+	DelaySeconds  float64   `json:"delay_seconds"`
+	CaughtUp      bool      `json:"caught_up"`
+	AppliedRows   int64     `json:"applied_rows"`
+	RowsPerSecond float64   `json:"rows_per_second"`
+	LastCommit    time.Time `json:"last_commit,omitempty"`
 }
 
 // TableStatus is one table's full-load progress.
@@ -35,6 +50,11 @@ func (p *Progress) Status() json.RawMessage {
 	s := Status{V: statusVersion, Phase: p.Phase(), Warnings: p.Warnings(), At: time.Now().UTC()}
 	if pos := p.Snapshot(); !pos.IsZero() {
 		s.Snapshot = pos.String()
+	}
+	if s.Phase == PhaseIncremental {
+		a := p.Apply.Snapshot()
+		s.Incremental = &IncrementalStatus{Position: a.Position.String(), DelaySeconds: a.Delay.Seconds(), CaughtUp: a.CaughtUp,
+			AppliedRows: a.AppliedRows, RowsPerSecond: a.RowsPerSecond, LastCommit: a.LastCommitTime}
 	}
 	for _, t := range p.Stats.Tables() {
 		rows := t.Rows.Load()

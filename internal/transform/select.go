@@ -131,3 +131,21 @@ func clashes(sel []Selected) []errs.FieldError {
 	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
 	return out
 }
+
+// Target returns where one source table goes, by the same rules as Select:
+// for tables that appear while a job follows its source (CREATE TABLE in a
+// database selected with all: true). False when the job does not move it.
+func Target(spec *job.Spec, ref connector.TableRef) (connector.TableRef, bool) {
+	if ref.Schema == MetaSchema {
+		return connector.TableRef{}, false
+	}
+	_, db, ok := lookup(spec.Objects, ref.Schema)
+	if !ok {
+		return connector.TableRef{}, false
+	}
+	_, rule, hasRule := lookup(db.Tables, ref.Name)
+	if !hasRule && !db.All {
+		return connector.TableRef{}, false
+	}
+	return connector.TableRef{Schema: targetName(spec, db.Name, ref.Schema), Name: targetName(spec, rule.Name, ref.Name)}, true
+}

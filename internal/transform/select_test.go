@@ -58,3 +58,27 @@ func TestSelectReportsMissingTablesClashesAndEmptySelections(t *testing.T) {
 	_, err = Select(&job.Spec{Objects: job.Objects{{Key: "nope*", Value: job.DatabaseRule{All: true}}}}, refs("a", "x"))
 	require.ErrorContains(t, err, "selects no table of the source")
 }
+
+func TestTargetMatchesSelect(t *testing.T) {
+	t.Parallel()
+	spec := &job.Spec{
+		RenameRule: job.RenameRule{Suffix: "_x"},
+		Objects: job.Objects{
+			{Key: "shop", Value: job.DatabaseRule{All: true, Tables: job.Map[job.TableRule]{{Key: "orders", Value: job.TableRule{Name: "o"}}}}},
+			{Key: "crm", Value: job.DatabaseRule{Tables: job.Map[job.TableRule]{{Key: "leads"}}}},
+		},
+	}
+	all := refs("shop", "orders", "shop", "new_table", "crm", "leads", "crm", "other", "dts_meta", "x")
+	sel, err := Select(spec, all)
+	require.NoError(t, err)
+	want := map[connector.TableRef]connector.TableRef{}
+	for _, s := range sel {
+		want[s.Source] = s.Target
+	}
+	for _, r := range all {
+		got, ok := Target(spec, r)
+		w, selected := want[r]
+		require.Equal(t, selected, ok, r.String())
+		require.Equal(t, w, got, r.String())
+	}
+}

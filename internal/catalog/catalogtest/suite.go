@@ -52,7 +52,11 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"WrongKey", testWrongKey},
 		{"CancelledContext", testCancelled},
 		{"CancelledDuringUpdate", testCancelledDuringUpdate},
+		{"PrecheckSaveAndGet", testPrecheckSaveAndGet},
+		{"PrecheckSkips", testPrecheckSkips},
+		{"PrecheckJobs", testPrecheckJobs},
 	}
+	tests = append(tests, compareTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

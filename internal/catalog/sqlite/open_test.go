@@ -40,7 +40,7 @@ func TestMigrationsApplyOnceAndAgain(t *testing.T) {
 		tables = append(tables, name)
 	}
 	require.NoError(t, r.Err())
-	require.Equal(t, []string{"events", "goose_db_version", "job_state_history", "jobs", "operations"}, tables)
+	require.Equal(t, []string{"compare_records", "compares", "events", "goose_db_version", "job_state_history", "jobs", "operations", "prechecks"}, tables)
 	require.NoError(t, s.Close())
 
 	open(t, path, newBox(t))

@@ -40,6 +40,19 @@ var metaDDL = []string{
 		"`rows` BIGINT NOT NULL DEFAULT 0, `done` TINYINT(1) NOT NULL DEFAULT 0, " +
 		"PRIMARY KEY (`job_id`, `source_table`, `no`)" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	// Incremental sync (apply_meta.go): a checkpoint per apply worker, and
+	// the source tables' structures by position.
+	"CREATE TABLE IF NOT EXISTS `dts_meta`.`checkpoints` (" +
+		"`job_id` VARCHAR(128) NOT NULL, `worker` INT NOT NULL, `workers` INT NOT NULL, " +
+		"`txn_pos` JSON NOT NULL, `seq` INT NOT NULL, `complete` TINYINT(1) NOT NULL, `ack_pos` JSON NOT NULL, " +
+		"`updated_at` DATETIME(6) NOT NULL, " +
+		"PRIMARY KEY (`job_id`, `worker`)" +
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	"CREATE TABLE IF NOT EXISTS `dts_meta`.`schema_history` (" +
+		"`job_id` VARCHAR(128) NOT NULL, `source_table` VARCHAR(255) NOT NULL, `pos_hash` CHAR(64) NOT NULL, " +
+		"`pos` JSON NOT NULL, `structure` LONGTEXT NULL, `saved_at` DATETIME(6) NOT NULL, " +
+		"PRIMARY KEY (`job_id`, `source_table`, `pos_hash`)" +
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 }
 
 // ensureMeta creates dts_meta and its tables once per sink.
@@ -227,7 +240,7 @@ func (s *Sink) Forget(ctx context.Context, jobID string) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"partitions", "tables", "runs", "jobs"} {
+		for _, table := range []string{"partitions", "tables", "runs", "checkpoints", "schema_history", "jobs"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM `dts_meta`."+quoteIdent(table)+" WHERE `job_id` = ?", jobID); err != nil {
 				return fmt.Errorf("remove the job from dts_meta.%s: %w", table, err)
 			}
@@ -296,8 +309,22 @@ func decodeKey(b []byte) (value.Row, error) {
 	return k, nil
 }
 
-// inTx runs fn in a transaction and commits it.
+// inTx runs fn in a transaction and commits it. A transaction InnoDB
+// chose as a deadlock victim (two jobs claiming a target at once) is run
+// again, a few times.
 func (s *Sink) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.inTxOnce(ctx, fn)
+		if !isErr(err, erLockDeadlock) || attempt == 5 {
+			return err
+		}
+	}
+}
+
+// erLockDeadlock: the transaction was rolled back to end a deadlock.
+const erLockDeadlock = 1213
+
+func (s *Sink) inTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

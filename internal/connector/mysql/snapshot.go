@@ -13,6 +13,7 @@ import (
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/schema"
 )
 
 // CodeMissingPrivilege is the code of an operation the endpoint's user lacks
@@ -33,6 +34,10 @@ type Snapshot struct {
 	db      *sql.DB // the snapshot's own pool: closing it ends every session
 	readers []*Reader
 	pos     change.Position
+	// refs are the tables whose structure OpenLogSnapshot reads at the
+	// snapshot's position (binlog_source.go); tables is that structure.
+	refs   []connector.TableRef
+	tables []*schema.Table
 }
 
 var _ connector.Snapshot = (*Snapshot)(nil)
@@ -114,6 +119,9 @@ func (s *Source) openSnapshot(ctx context.Context, snap *Snapshot, readers int) 
 	if err != nil {
 		return err
 	}
+	if err := s.readSnapshotTables(ctx, snap); err != nil { // still locked: no DDL can run
+		return err
+	}
 	if _, err := control.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 		return fmt.Errorf("snapshot: UNLOCK TABLES: %w", err)
 	}
@@ -157,7 +165,7 @@ func (s *Source) singleReader(ctx context.Context, snap *Snapshot) error {
 		s.log.WarnContext(ctx, "the source writes no binary log: the snapshot has no position to start incremental sync from")
 	}
 	snap.pos = pos
-	return nil
+	return s.readSnapshotTables(ctx, snap) // without the lock: see readSnapshotTables
 }
 
 // readPosition reads the binlog coordinate and GTID set while commits are locked.

@@ -50,6 +50,26 @@ var metaTables = []struct{ name, ddl string }{
 		"rows" bigint NOT NULL DEFAULT 0,
 		done boolean NOT NULL DEFAULT false,
 		PRIMARY KEY (job_id, source_table, "no"))`},
+	// Incremental sync (apply_meta.go): a checkpoint per apply worker, and
+	// the source tables' structures by position.
+	{"checkpoints", `CREATE TABLE dts_meta.checkpoints (
+		job_id text NOT NULL,
+		worker integer NOT NULL,
+		workers integer NOT NULL,
+		txn_pos jsonb NOT NULL,
+		seq integer NOT NULL,
+		complete boolean NOT NULL,
+		ack_pos jsonb NOT NULL,
+		updated_at timestamptz NOT NULL DEFAULT now(),
+		PRIMARY KEY (job_id, worker))`},
+	{"schema_history", `CREATE TABLE dts_meta.schema_history (
+		job_id text NOT NULL,
+		source_table text NOT NULL,
+		pos_hash text NOT NULL,
+		pos jsonb NOT NULL,
+		structure text,
+		saved_at timestamptz NOT NULL DEFAULT now(),
+		PRIMARY KEY (job_id, source_table, pos_hash))`},
 }
 
 // metaLock serializes creating dts_meta between concurrent dts processes.
@@ -59,28 +79,8 @@ const metaLock = 0x64_74_73_6d_65_74_61 // "dtsmeta"
 // another job id registered is a coded error (OperationDenied.TargetOwned).
 func (s *Sink) Claim(ctx context.Context, jobID, jobName string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(metaLock)); err != nil {
+		if err := createMeta(ctx, tx); err != nil {
 			return err
-		}
-		var hasSchema bool
-		if err := tx.QueryRow(ctx, `SELECT to_regnamespace('dts_meta') IS NOT NULL`).Scan(&hasSchema); err != nil {
-			return err
-		}
-		if !hasSchema {
-			if _, err := tx.Exec(ctx, `CREATE SCHEMA dts_meta`); err != nil {
-				return err
-			}
-		}
-		for _, t := range metaTables {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "dts_meta."+t.name).Scan(&exists); err != nil {
-				return err
-			}
-			if !exists {
-				if _, err := tx.Exec(ctx, t.ddl); err != nil {
-					return err
-				}
-			}
 		}
 		var owner string
 		err := tx.QueryRow(ctx, `SELECT job_id FROM dts_meta.jobs WHERE job_name = $1`, jobName).Scan(&owner)
@@ -101,6 +101,35 @@ func (s *Sink) Claim(ctx context.Context, jobID, jobName string) error {
 		return err
 	}
 	return wrapErr(err, "register the job on the target (dts_meta)")
+}
+
+// createMeta creates dts_meta and the tables it lacks, serialized with
+// other dts processes by an advisory lock.
+func createMeta(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(metaLock)); err != nil {
+		return err
+	}
+	var hasSchema bool
+	if err := tx.QueryRow(ctx, `SELECT to_regnamespace('dts_meta') IS NOT NULL`).Scan(&hasSchema); err != nil {
+		return err
+	}
+	if !hasSchema {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA dts_meta`); err != nil {
+			return err
+		}
+	}
+	for _, t := range metaTables {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "dts_meta."+t.name).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, t.ddl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // noMeta reports whether err says dts_meta or one of its tables is missing.
@@ -229,7 +258,14 @@ func (s *Sink) AddRun(ctx context.Context, jobID string, pos change.Position) er
 // Forget removes all of the job's bookkeeping.
 func (s *Sink) Forget(ctx context.Context, jobID string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		for _, t := range []string{"partitions", "tables", "runs", "jobs"} {
+		for _, t := range []string{"partitions", "tables", "runs", "checkpoints", "schema_history", "jobs"} {
+			var exists bool // a dts_meta from before incremental sync lacks some
+			if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "dts_meta."+t).Scan(&exists); err != nil || !exists {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := tx.Exec(ctx, `DELETE FROM dts_meta.`+t+` WHERE job_id = $1`, jobID); err != nil {
 				return err
 			}

@@ -74,6 +74,10 @@ type Options struct {
 	Logger        *slog.Logger
 	// Stats receives progress; may be nil.
 	Stats *Stats
+	// OpenSnapshot opens the snapshot a run copies from; nil: the source's
+	// OpenSnapshot. Incremental jobs pass the source's OpenLogSnapshot, so
+	// following the log from the snapshot's position leaves no gap.
+	OpenSnapshot func(ctx context.Context, readers int) (connector.Snapshot, error)
 
 	budget *budget
 }
@@ -144,7 +148,11 @@ func Run(ctx context.Context, src connector.Source, sink connector.Sink, tables 
 
 // load opens a snapshot, plans partitions, and copies them.
 func load(ctx context.Context, src connector.Source, sink connector.Sink, tables []*Table, opts Options) (change.Position, error) {
-	snap, err := src.OpenSnapshot(ctx, opts.Workers)
+	open := opts.OpenSnapshot
+	if open == nil {
+		open = src.OpenSnapshot
+	}
+	snap, err := open(ctx, opts.Workers)
 	if err != nil {
 		return change.Position{}, fmt.Errorf("open source snapshot: %w", err)
 	}

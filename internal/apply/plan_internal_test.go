@@ -1,0 +1,78 @@
+package apply
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dtsorg/dts/internal/schema"
+	"github.com/dtsorg/dts/internal/value"
+)
+
+func col(name string, k schema.Kind, coll string) schema.Column {
+	return schema.Column{Name: name, Type: schema.Type{Kind: k}, Collation: coll}
+}
+
+// Routing by table when rows can depend on each other beyond their key.
+func TestRouteByTable(t *testing.T) {
+	base := func() *schema.Table {
+		return &schema.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"},
+			Columns: []schema.Column{col("id", schema.KindInt32, ""), col("u", schema.KindInt32, ""), col("name", schema.KindVarChar, "utf8mb4_bin")}}
+	}
+	by := func(t *schema.Table, engine string) bool {
+		b, _ := routeByTable(t, t, t.ChunkKey(), t.ChunkKey(), engine)
+		return b
+	}
+	assert.False(t, by(base(), "mysql"))
+
+	uk := base()
+	uk.Indexes = []schema.Index{{Name: "u", Unique: true, Columns: []schema.IndexColumn{{Name: "u"}}}}
+	assert.True(t, by(uk, "mysql"), "a second unique key")
+	plain := base()
+	plain.Indexes = []schema.Index{{Name: "u", Columns: []schema.IndexColumn{{Name: "u"}}}}
+	assert.False(t, by(plain, "mysql"), "a plain index")
+
+	nokey := base()
+	nokey.PrimaryKey = nil
+	assert.True(t, by(nokey, "mysql"), "no key")
+	ukOnly := base()
+	ukOnly.PrimaryKey = nil
+	ukOnly.Indexes = []schema.Index{{Name: "u", Unique: true, Columns: []schema.IndexColumn{{Name: "u"}}}}
+	assert.False(t, by(ukOnly, "mysql"), "a NOT NULL unique key is the row key")
+
+	ci := base()
+	ci.PrimaryKey = []string{"name"}
+	ci.Columns[2].Collation = "utf8mb4_general_ci"
+	assert.True(t, by(ci, "mysql"))
+	ci.Columns[2].Collation = "utf8mb4_0900_ai_ci"
+	assert.True(t, by(ci, "mysql"))
+	ci.Columns[2].Collation = "utf8mb4_0900_as_cs"
+	assert.False(t, by(ci, "mysql"))
+	ci.Columns[2].Collation = ""
+	ci.Collation = "latin1_swedish_ci"
+	assert.True(t, by(ci, "mysql"), "the table's default collation")
+
+	pg := base()
+	pg.PrimaryKey = []string{"name"}
+	for coll, insensitive := range map[string]bool{"": false, "C": false, "POSIX": false, "C.utf8": false, "en_US.utf8": false,
+		"und-x-icu": false, "de-DE-x-icu": false, `"app"."ci"`: true, "case_insensitive": true, "my_nd": true} {
+		pg.Columns[2].Collation = coll
+		assert.Equal(t, insensitive, by(pg, "postgresql"), coll)
+	}
+}
+
+// Keys the database holds equal hash alike: trailing spaces (PAD SPACE),
+// -0 and 0.
+func TestHashEquivalents(t *testing.T) {
+	src := &schema.Table{Schema: "s", Name: "t", PrimaryKey: []string{"k", "f"},
+		Columns: []schema.Column{col("k", schema.KindVarChar, ""), col("f", schema.KindFloat64, "")}}
+	tp, err := newTablePlan(src, &TablePlan{Target: src}, "mysql")
+	require.NoError(t, err)
+	h := func(k, f string) uint64 { return tp.hash(value.Row{[]byte(k), []byte(f)}) }
+	assert.Equal(t, h("a", "0"), h("a  ", "-0"))
+	assert.NotEqual(t, h("a", "0"), h("b", "0"))
+	assert.NotEqual(t, h("ab", "1"), h("a", "b1"))
+	assert.NotEqual(t, keyString(value.Row{[]byte("ab"), []byte("c")}), keyString(value.Row{[]byte("a"), []byte("bc")}))
+	assert.NotEqual(t, keyString(value.Row{nil}), keyString(value.Row{{}}))
+}

@@ -1,0 +1,269 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dtsorg/dts/internal/change"
+	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/schema"
+	"github.com/dtsorg/dts/internal/value"
+)
+
+// Routing and barriers. A change goes to worker hash(table, key) mod N, or
+// table mod N for a table routed whole; a change that moves a row to a key
+// of another worker, a DDL and a TRUNCATE are barriers: every worker
+// commits what it has at the point just before, worker 0 applies the item
+// alone and commits it, then routing resumes. Both decisions are functions
+// of the item and the table's structure only, so a replay makes them again
+// identically and each worker skips exactly what it applied before.
+
+// owner is the worker that applies barrier items.
+const owner = 0
+
+// row routes one row change.
+func (c *Coordinator) row(ctx context.Context, r *change.Row) error {
+	tp, err := c.plan(r.Table)
+	if err != nil || tp == skipped {
+		return err
+	}
+	pos, seq := c.txn.Pos, r.Seq
+	ch := change1{tp: tp, safe: !c.opts.SafeUntil.IsZero() && change.Compare(pos, c.opts.SafeUntil) < 0}
+	var routeKey string
+	switch r.Op {
+	case change.OpInsert:
+		if r.After == nil {
+			return unidentified(r.Table, "an insert without its new row")
+		}
+		ch.op, ch.row = connector.ApplyInsert, tp.project(r.After)
+		if tp.keySrc != nil {
+			k := tp.key(r.After, nil)
+			if k == nil {
+				return unidentified(r.Table, "an inserted row has no value for its key")
+			}
+			routeKey = keyString(k)
+		}
+	case change.OpUpdate, change.OpDelete:
+		ch.op = connector.ApplyDelete
+		if r.Op == change.OpUpdate {
+			if r.After == nil {
+				return unidentified(r.Table, "an update without its new row")
+			}
+			ch.op, ch.row, ch.present = connector.ApplyUpdate, tp.project(r.After), tp.present(r.Missing)
+		}
+		if tp.keySrc == nil {
+			if r.Before == nil || r.BeforeKeyOnly {
+				return unidentified(r.Table, fmt.Sprintf("an %s of a table without key carries no full old row", r.Op))
+			}
+			ch.key = tp.project(r.Before)
+			break
+		}
+		old := tp.key(r.Before, nil)
+		if r.Before == nil && r.Op == change.OpUpdate { // the key did not change (PostgreSQL sends no old key then)
+			old = tp.key(r.After, r.Missing)
+		}
+		if old == nil {
+			return unidentified(r.Table, fmt.Sprintf("an %s whose old row lacks a value of its key %v", r.Op, tp.at.Key))
+		}
+		ch.key, routeKey = old, keyString(old)
+		if r.Op == change.OpUpdate {
+			if nk := tp.key(r.After, r.Missing); nk != nil && keyString(nk) != routeKey {
+				ch.moved = true
+			}
+		}
+	default:
+		return unidentified(r.Table, fmt.Sprintf("an unknown operation %d", r.Op))
+	}
+	w := c.workerOf(tp, ch.key, ch.row)
+	if ch.moved && !tp.byTable {
+		if c.workerOf(tp, tp.key(r.After, r.Missing), nil) != w {
+			return c.rowBarrier(ctx, ch, pos, seq)
+		}
+	}
+	if c.covered(w, pos, seq) {
+		return nil
+	}
+	c.touch(w)
+	return c.send(ctx, w, msg{kind: msgRow, row: ch})
+}
+
+// workerOf routes a change by its key (by the table when it is routed
+// whole or has no key).
+func (c *Coordinator) workerOf(tp *tablePlan, key, row value.Row) int {
+	if tp.byTable || tp.keySrc == nil {
+		return int(tp.seed % uint64(c.n))
+	}
+	k := key
+	if k == nil {
+		k = tp.identity(row)
+	}
+	return int(tp.hash(k) % uint64(c.n))
+}
+
+// rowBarrier applies a change that moves a row between workers alone:
+// every worker commits up to the change before it (in its transaction),
+// worker 0 applies it (an UPDATE of the old key) and commits it.
+func (c *Coordinator) rowBarrier(ctx context.Context, ch change1, pos change.Position, seq int) error {
+	if c.covered(owner, pos, seq) {
+		return nil
+	}
+	before := connector.Checkpoint{Pos: pos, Seq: seq - 1, Ack: c.lastEnd}
+	if err := c.flushAll(ctx, before); err != nil {
+		return err
+	}
+	at := connector.Checkpoint{Pos: pos, Seq: seq, Ack: c.lastEnd}
+	c.touch(owner) // it is inside this transaction now: the commit's boundary is its too
+	return c.exec(ctx, at, func(ctx context.Context, app connector.Applier) (int, error) {
+		return 1, app.Apply(ctx, &connector.ApplyBatch{Table: ch.tp.at, Op: connector.ApplyUpdate,
+			Rows: []value.Row{ch.row}, Keys: []value.Row{ch.key}, Present: ch.present, Safe: ch.safe})
+	})
+}
+
+// flushAll makes every worker commit what it has at cp and waits for them.
+func (c *Coordinator) flushAll(ctx context.Context, cp connector.Checkpoint) error {
+	dones := make([]chan error, len(c.workers))
+	for w := range c.workers {
+		dones[w] = make(chan error, 1)
+		if err := c.send(ctx, w, msg{kind: msgFlush, cp: cp, done: dones[w]}); err != nil {
+			return err
+		}
+	}
+	for _, d := range dones {
+		if err := wait(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exec has the owner apply a barrier item alone and commit it at cp.
+func (c *Coordinator) exec(ctx context.Context, cp connector.Checkpoint, fn func(context.Context, connector.Applier) (int, error)) error {
+	done := make(chan error, 1)
+	if err := c.send(ctx, owner, msg{kind: msgExec, cp: cp, exec: fn, done: done}); err != nil {
+		return err
+	}
+	return wait(ctx, done)
+}
+
+func wait(ctx context.Context, done chan error) error {
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// ddl carries a schema change: a barrier, applied by the owner with the
+// structure recorded in the schema history, in the same transaction where
+// the target allows.
+func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
+	d := it.DDL
+	if c.txn != nil || d == nil {
+		return c.orderError(it.Pos, "a schema change came inside a transaction")
+	}
+	if change.Compare(it.Pos, c.lastEnd) <= 0 {
+		return c.orderError(it.Pos, "a schema change ends at %s, not after the previous item %s", it.Pos, c.lastEnd)
+	}
+	var oldP, newP *tablePlan
+	var err error
+	if d.Old != nil {
+		if oldP, err = c.plan(d.Old); err != nil {
+			return err
+		}
+	}
+	if d.Table != nil {
+		if newP, err = c.plan(d.Table); err != nil {
+			return err
+		}
+	}
+	inOld, inNew := oldP != nil && oldP != skipped, newP != nil && newP != skipped
+	if !inOld && !inNew {
+		c.lastEnd = it.Pos
+		return nil
+	}
+	if d.Old != nil && d.Table != nil && inOld != inNew {
+		what := "out of"
+		if inNew {
+			what = "into"
+		}
+		return errs.New(connector.CodeUnsupportedDDL, "schema change %q at %s moves table %s %s the job's selection", d.Statement, it.Pos, d.Old, what).
+			WithFix("change the job's selection so that both names are in it or out of it, and reload the table")
+	}
+	tddl := &change.DDL{Kind: d.Kind, Schema: d.Schema, Statement: d.Statement}
+	if inOld {
+		tddl.Old = oldP.at.Table
+	}
+	if inNew {
+		tddl.Table = newP.at.Table
+		tddl.Schema = newP.at.Table.Schema
+	}
+	carry := c.opts.CarryDDL(d.Kind)
+	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
+		if carry {
+			if err := app.ApplySchemaChange(ctx, tddl); err != nil {
+				return 0, err
+			}
+		}
+		if d.Old != nil && (d.Table == nil || d.Old.QualifiedName() != d.Table.QualifiedName()) {
+			if err := app.SaveSchema(ctx, d.Old.QualifiedName(), it.Pos, nil); err != nil {
+				return 0, err
+			}
+		}
+		if d.Table != nil {
+			if err := app.SaveSchema(ctx, d.Table.QualifiedName(), it.Pos, d.Table); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	})
+}
+
+// truncate empties the target tables of a Truncate item: a barrier.
+func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
+	if c.txn != nil {
+		return c.orderError(it.Pos, "a truncate came inside a transaction")
+	}
+	if change.Compare(it.Pos, c.lastEnd) <= 0 {
+		return c.orderError(it.Pos, "a truncate ends at %s, not after the previous item %s", it.Pos, c.lastEnd)
+	}
+	var targets []*schema.Table
+	for _, t := range it.Tables {
+		tp, err := c.plan(t)
+		if err != nil {
+			return err
+		}
+		if tp != skipped {
+			targets = append(targets, tp.at.Table)
+		}
+	}
+	if len(targets) == 0 {
+		c.lastEnd = it.Pos
+		return nil
+	}
+	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
+		return 0, app.Truncate(ctx, targets)
+	})
+}
+
+// endBarrier applies an item between transactions alone: every worker
+// commits up to the previous item's end, the owner applies it and commits
+// at its end, every worker learns the new boundary.
+func (c *Coordinator) endBarrier(ctx context.Context, it change.Item, fn func(context.Context, connector.Applier) (int, error)) error {
+	defer func() { c.opts.Stats.sawItem(it.Pos) }()
+	at := end(it.Pos)
+	if c.coveredEnd(owner, it.Pos) {
+		c.lastEnd = it.Pos
+		return nil
+	}
+	if err := c.flushAll(ctx, end(c.lastEnd)); err != nil {
+		return err
+	}
+	if err := c.exec(ctx, at, fn); err != nil {
+		return err
+	}
+	c.lastEnd = it.Pos
+	c.tracker.noteCommit(it.Pos, it.At)
+	return c.boundaryAll(ctx, at)
+}

@@ -1,0 +1,120 @@
+package apply
+
+import (
+	"sync"
+	"time"
+
+	"github.com/dtsorg/dts/internal/change"
+)
+
+// Stats is a running apply's progress; safe for concurrent use.
+type Stats struct {
+	mu sync.Mutex
+
+	applied  int64           // rows committed by the workers
+	position change.Position // everything up to it is applied by every worker
+	// lastApplied is the source commit time of the newest transaction
+	// every worker has applied.
+	lastApplied time.Time
+
+	// seen is the end of the newest item the stream delivered (a commit, a
+	// DDL), its sequence number items.
+	seen  change.Position
+	items int64
+	// The newest heartbeat: the source's clock then (at), ours when it came
+	// (recv), and how many items had come before it.
+	hbAt, hbRecv time.Time
+	hbItems      int64
+
+	samples []rateSample // applied rows over time, for the rate
+}
+
+type rateSample struct {
+	at   time.Time
+	rows int64
+}
+
+// NewStats returns empty stats.
+func NewStats() *Stats { return &Stats{} }
+
+// StatsSnapshot is Stats at one instant.
+type StatsSnapshot struct {
+	AppliedRows   int64
+	RowsPerSecond float64 // over the last few seconds
+	// LastCommitTime is the source commit time of the newest transaction
+	// applied by every worker.
+	LastCommitTime time.Time
+	// Position: every change up to it is applied on the target.
+	Position change.Position
+	// CaughtUp says everything the source had at its newest heartbeat is
+	// applied.
+	CaughtUp bool
+	// Delay is how far the target is behind the source: 0 when caught up,
+	// else the source's time now (its newest heartbeat's clock, advanced
+	// by the time since it came) minus LastCommitTime.
+	Delay time.Duration
+}
+
+// Snapshot returns the current stats.
+func (s *Stats) Snapshot() StatsSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	snap := StatsSnapshot{AppliedRows: s.applied, LastCommitTime: s.lastApplied, Position: s.position}
+	if n := len(s.samples); n > 1 {
+		first, last := s.samples[0], s.samples[n-1]
+		if d := now.Sub(first.at).Seconds(); d > 0 {
+			snap.RowsPerSecond = float64(last.rows-first.rows) / d
+		}
+	}
+	pending := !s.seen.IsZero() && change.Compare(s.position, s.seen) < 0
+	snap.CaughtUp = !s.hbRecv.IsZero() && s.hbItems == s.items && !pending
+	switch {
+	case snap.CaughtUp:
+	case s.lastApplied.IsZero():
+	case !s.hbRecv.IsZero():
+		snap.Delay = max(0, s.hbAt.Add(now.Sub(s.hbRecv)).Sub(s.lastApplied))
+	default:
+		snap.Delay = max(0, now.Sub(s.lastApplied))
+	}
+	return snap
+}
+
+// sawItem records the end of an item the stream delivered.
+func (s *Stats) sawItem(end change.Position) {
+	s.mu.Lock()
+	s.seen = end
+	s.items++
+	s.mu.Unlock()
+}
+
+// sawHeartbeat records a heartbeat.
+func (s *Stats) sawHeartbeat(at time.Time) {
+	s.mu.Lock()
+	s.hbAt, s.hbRecv, s.hbItems = at, time.Now(), s.items
+	s.mu.Unlock()
+}
+
+// advance records rows committed and the position applied everywhere.
+func (s *Stats) advance(rows int64, pos change.Position, commitTime time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applied += rows
+	if !pos.IsZero() {
+		s.position = pos
+	}
+	if commitTime.After(s.lastApplied) {
+		s.lastApplied = commitTime
+	}
+	now := time.Now()
+	if n := len(s.samples); n == 0 || now.Sub(s.samples[n-1].at) >= 250*time.Millisecond {
+		s.samples = append(s.samples, rateSample{now, s.applied})
+		cut := 0
+		for cut < len(s.samples)-2 && now.Sub(s.samples[cut].at) > 5*time.Second {
+			cut++
+		}
+		s.samples = append(s.samples[:0], s.samples[cut:]...)
+	} else {
+		s.samples[n-1].rows = s.applied
+	}
+}

@@ -1,0 +1,99 @@
+package apply
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dtsorg/dts/internal/change"
+	"github.com/dtsorg/dts/internal/connector"
+)
+
+// tracker holds every worker's committed checkpoint and acknowledges the
+// stream up to the smallest: a position is acknowledged only when every
+// worker has committed everything routed to it up to there (for
+// PostgreSQL, the slot never gets ahead of the target).
+type tracker struct {
+	mu        sync.Mutex
+	committed []connector.Checkpoint
+	acked     change.Position
+	stream    connector.ChangeStream
+	stats     *Stats
+	// commits are the (end, commit time) of transactions not yet applied
+	// by every worker, oldest first: the stats' last commit time.
+	commits []commitMark
+	stopAt  change.Position
+	stop    func() // called once everything up to stopAt is applied
+	stopped bool
+}
+
+type commitMark struct {
+	end change.Position
+	at  time.Time
+}
+
+func newTracker(resume []connector.Checkpoint, stats *Stats, stopAt change.Position, stop func()) *tracker {
+	t := &tracker{committed: append([]connector.Checkpoint(nil), resume...), stats: stats, stopAt: stopAt, stop: stop}
+	t.acked = t.minAck()
+	return t
+}
+
+// minAck is the smallest acknowledgeable position over the workers.
+func (t *tracker) minAck() change.Position {
+	m := t.committed[0].Ack
+	for _, cp := range t.committed[1:] {
+		if change.Compare(cp.Ack, m) < 0 {
+			m = cp.Ack
+		}
+	}
+	return m
+}
+
+// noteCommit records a transaction's end and commit time as the stream
+// delivers it.
+func (t *tracker) noteCommit(end change.Position, at time.Time) {
+	t.mu.Lock()
+	t.commits = append(t.commits, commitMark{end, at})
+	t.mu.Unlock()
+}
+
+// done records worker w's commit of cp with rows changes, acknowledges the
+// stream if the smallest position grew, and stops the run once StopAt is
+// reached.
+func (t *tracker) done(w int, cp connector.Checkpoint, rows int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if connector.CompareCheckpoints(cp, t.committed[w]) < 0 {
+		return fmt.Errorf("apply worker %d committed checkpoint %s behind its previous one %s", w, cp, t.committed[w])
+	}
+	t.committed[w] = cp
+	ack := t.minAck()
+	var at time.Time
+	if !ack.IsZero() && change.Compare(ack, t.acked) > 0 {
+		if t.stream != nil {
+			if err := t.stream.Ack(ack); err != nil {
+				return fmt.Errorf("acknowledge %s to the source: %w", ack, err)
+			}
+		}
+		t.acked = ack
+		n := 0
+		for n < len(t.commits) && change.Compare(t.commits[n].end, ack) <= 0 {
+			at = t.commits[n].at
+			n++
+		}
+		t.commits = append(t.commits[:0], t.commits[n:]...)
+	}
+	t.stats.advance(int64(rows), t.acked, at)
+	if !t.stopped && !t.stopAt.IsZero() && change.Compare(t.acked, t.stopAt) >= 0 {
+		t.stopped = true
+		t.stop()
+	}
+	return nil
+}
+
+// reached reports whether StopAt is applied everywhere already.
+func (t *tracker) reached() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.stopAt.IsZero() && change.Compare(t.acked, t.stopAt) >= 0
+}

@@ -1,0 +1,893 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/schema"
+	"github.com/dtsorg/dts/internal/value"
+)
+
+// The statements of an apply batch (connector.ApplyBatch):
+//
+//	insert          INSERT INTO t (...) VALUES (...),(...)         a taken key: error 1062 → divergence
+//	insert, safe    DELETE the rows holding the new rows' keys (and other unique values), then INSERT
+//	update          UPDATE t SET <present columns> WHERE <key> = ...   per row; matched rows
+//	                (CLIENT_FOUND_ROWS) must be 1
+//	update, full,   SELECT COUNT(*) ... WHERE <keys> must find every key, then
+//	  > 2 rows      DELETE them and INSERT the new rows: three statements for the batch
+//	update, safe    full rows: DELETE old and new keys, INSERT; partial: per row, unchecked
+//	delete          DELETE FROM t WHERE <keys>; with > 1 key the keys are counted first
+//	no key          per row, all columns compared byte for byte (NULL-safe), LIMIT 1
+//
+// No INSERT ... ON DUPLICATE KEY UPDATE or REPLACE: they take next-key
+// (gap) locks even under READ COMMITTED, and the inserts of another worker
+// into those gaps deadlock with them. Every statement here locks only the
+// rows it changes. Keys are compared in the column's own terms (keys.go):
+// CAST(? AS DECIMAL(p,s)) for decimals, the column's charset and collation
+// for text. Several keys are written (k1 = ? AND k2 = ?) OR (...), which
+// MariaDB answers from the index where it scans for row constructors. A
+// present-column update cannot be one multi-row statement without putting
+// values through derived-table columns whose types MySQL guesses (and
+// converts through): those stay one statement per row, which also keeps
+// the source order where unique keys could collide.
+
+// applyPlan is how one ApplyTable's rows are written.
+type applyPlan struct {
+	at     *connector.ApplyTable
+	name   string // schema.table, for messages
+	qtable string
+	cols   []applyCol // the written (not generated) columns
+	keyPos []int      // positions in at.Columns of the key columns, in key order
+	key    keySet     // the row key (empty without key)
+	match  []matchColumn // tables without key: the columns a row is matched by
+	// uniques are the other unique keys (plain columns only): a safe insert
+	// deletes the rows holding the new rows' values first; with any, the
+	// multi-row update (rows deleted, then inserted) is not used.
+	uniques []keySet
+	enums   bool // some column is an ENUM without a '' label
+	maxRows int  // rows per multi-row INSERT
+
+	insertPrefix string // INSERT INTO t (...) VALUES
+	rowSQL       string // (?,?,...)
+}
+
+// keySet is a set of columns rows are looked up by.
+type keySet struct {
+	pos  []int // positions in at.Columns
+	cols []keyColumn
+	// joined holds, for each column, the typed parameter expression of a
+	// derived table of keys that joins on the column's index ("" when
+	// some column's type has none: such keys are deleted one by one).
+	joined []string
+}
+
+type applyCol struct {
+	pos  int // in at.Columns and the rows
+	name string
+	typ  schema.Type
+	enc  encoder
+}
+
+// matchColumn compares a column with a value exactly (tables without key).
+type matchColumn struct {
+	pos  int
+	name string
+	sql  string // "<column expression> <=> <parameter expression>"
+	arg  func([]byte) (any, error)
+}
+
+func (a *applier) plan(at *connector.ApplyTable) (*applyPlan, error) {
+	if p, ok := a.plans[at]; ok {
+		return p, nil
+	}
+	t := at.Table
+	if len(at.SourceTypes) != len(at.Columns) {
+		return nil, fmt.Errorf("apply %s: %d source types for %d columns", t, len(at.SourceTypes), len(at.Columns))
+	}
+	p := &applyPlan{at: at, name: t.String(), qtable: quoteTable(t.Schema, t.Name)}
+	var names []string
+	for i, name := range at.Columns {
+		c, ok := t.Column(name)
+		if !ok {
+			return nil, fmt.Errorf("apply %s: the table has no column %s", t, name)
+		}
+		if c.Generated != nil {
+			continue
+		}
+		p.cols = append(p.cols, applyCol{pos: i, name: name, typ: c.Type, enc: encoderFor(*c, at.SourceTypes[i], a.s.srv.mariadb)})
+		names = append(names, name)
+		if c.Type.Kind == schema.KindEnum && enumIndex(c.Type.Values, "") == 0 {
+			p.enums = true
+		}
+	}
+	if len(p.cols) == 0 {
+		return nil, fmt.Errorf("apply %s: no column to write", t)
+	}
+	var err error
+	if p.key, err = p.keySet(at.Key); err != nil {
+		return nil, err
+	}
+	p.keyPos = p.key.pos
+	if len(at.Key) == 0 {
+		for _, c := range p.cols {
+			col, _ := t.Column(c.name)
+			p.match = append(p.match, matchFor(c.pos, *col, a.s.srv.mariadb))
+		}
+	}
+	uniques := t.Indexes
+	if len(t.PrimaryKey) > 0 {
+		uniques = append([]schema.Index{{Unique: true, Columns: keyParts(t.PrimaryKey)}}, uniques...)
+	}
+	for _, ix := range uniques {
+		if !ix.Unique || sameColumns(ix, at.Key) {
+			continue
+		}
+		var names []string
+		for _, c := range ix.Columns {
+			if c.Expr != "" || c.Length > 0 || indexOf(at.Columns, c.Name) < 0 {
+				names = nil
+				break
+			}
+			names = append(names, c.Name)
+		}
+		if names == nil {
+			continue
+		}
+		ks, err := p.keySet(names)
+		if err != nil {
+			return nil, err
+		}
+		p.uniques = append(p.uniques, ks)
+	}
+	p.insertPrefix = "INSERT INTO " + p.qtable + " (" + quoteIdents(names) + ") VALUES "
+	p.rowSQL = "(" + strings.TrimSuffix(strings.Repeat("?,", len(names)), ",") + ")"
+	maxParams := min(65535, max(a.s.maxPacket/1024, 1024))
+	p.maxRows = max(1, min(a.s.batchRows, maxParams/len(names)))
+	if len(a.plans) >= maxApplyPlans {
+		clear(a.plans)
+	}
+	a.plans[at] = p
+	return p, nil
+}
+
+// keySet returns the lookup of rows by columns names (among at.Columns).
+func (p *applyPlan) keySet(names []string) (keySet, error) {
+	var ks keySet
+	for _, k := range names {
+		i := indexOf(p.at.Columns, k)
+		if i < 0 {
+			return ks, fmt.Errorf("apply %s: key column %s is not among the written columns", p.name, k)
+		}
+		ks.pos = append(ks.pos, i)
+	}
+	var err error
+	if ks.cols, err = keyColumns(p.at.Table, names); err != nil {
+		return ks, fmt.Errorf("apply %s: %w", p.name, err)
+	}
+	for _, name := range names {
+		c, _ := p.at.Table.Column(name)
+		expr := joinParam(*c, p.at.Table)
+		if expr == "" {
+			ks.joined = nil
+			break
+		}
+		ks.joined = append(ks.joined, expr)
+	}
+	return ks, nil
+}
+
+// joinParam returns the parameter expression whose value compares with
+// column c in the column's own type, so that a join on it looks rows up
+// through the column's index; "" for types where MySQL would compare
+// otherwise (and scan).
+func joinParam(c schema.Column, t *schema.Table) string {
+	switch k := c.Type.Kind; {
+	case c.Type.IsInteger() || k == schema.KindBool:
+		return "?"
+	case k == schema.KindDecimal:
+		return fmt.Sprintf("CAST(? AS DECIMAL(%d,%d))", max(c.Type.Precision, 1), c.Type.Scale)
+	case c.Type.IsBinary() || c.Type.Binary:
+		return "CAST(? AS BINARY)"
+	case k == schema.KindChar || k == schema.KindVarChar || k == schema.KindText:
+		coll := c.Collation
+		if coll == "" {
+			coll = t.Collation
+		}
+		charset := c.Charset
+		if charset == "" {
+			charset, _, _ = strings.Cut(coll, "_")
+		}
+		if isPlainName(charset) && isPlainName(coll) {
+			return "CONVERT(? USING " + charset + ") COLLATE " + coll
+		}
+	}
+	return ""
+}
+
+func keyParts(cols []string) []schema.IndexColumn {
+	out := make([]schema.IndexColumn, len(cols))
+	for i, c := range cols {
+		out[i] = schema.IndexColumn{Name: c}
+	}
+	return out
+}
+
+// sameColumns reports whether an index is exactly the columns key (any order).
+func sameColumns(ix schema.Index, key []string) bool {
+	if len(ix.Columns) != len(key) {
+		return false
+	}
+	for _, p := range ix.Columns {
+		if p.Expr != "" || p.Length > 0 || indexOf(key, p.Name) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// matchFor returns the exact comparison of column c: text byte for byte in
+// the column's charset (a collation would match 'a' with 'A' or 'a '),
+// numbers and temporal values in their own type, JSON as JSON.
+func matchFor(pos int, c schema.Column, mariadb bool) matchColumn {
+	m := matchColumn{pos: pos, name: c.Name, arg: keyArg(c.Type)}
+	col := quoteIdent(c.Name)
+	switch {
+	case c.Type.Kind == schema.KindJSON && !mariadb:
+		m.sql = col + " <=> CAST(? AS JSON)"
+		m.arg = func(b []byte) (any, error) { return string(b), nil }
+	case (c.Type.Kind == schema.KindVarChar || c.Type.Kind == schema.KindText || c.Type.Kind == schema.KindJSON) &&
+		!c.Type.Binary && isPlainName(c.Charset):
+		m.sql = "CAST(" + col + " AS BINARY) <=> CAST(CONVERT(? USING " + c.Charset + ") AS BINARY)"
+		m.arg = func(b []byte) (any, error) { return string(b), nil }
+	case c.Type.Kind == schema.KindDecimal:
+		m.sql = col + fmt.Sprintf(" <=> CAST(? AS DECIMAL(%d,%d))", max(c.Type.Precision, 1), c.Type.Scale)
+	case c.Type.Kind == schema.KindVarChar || c.Type.Kind == schema.KindText || c.Type.Kind == schema.KindChar:
+		m.sql = col + " <=> ?"
+		m.arg = func(b []byte) (any, error) { return string(b), nil }
+	default:
+		m.sql = col + " <=> ?"
+	}
+	return m
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Apply writes one batch (see the table at the top of the file).
+func (a *applier) Apply(ctx context.Context, b *connector.ApplyBatch) error {
+	p, err := a.plan(b.Table)
+	if err != nil {
+		return a.fail(err)
+	}
+	if err := a.begin(ctx); err != nil {
+		return err
+	}
+	switch b.Op {
+	case connector.ApplyInsert:
+		err = a.insert(ctx, p, b.Rows, b.Safe)
+	case connector.ApplyUpdate:
+		err = a.update(ctx, p, b)
+	case connector.ApplyDelete:
+		err = a.delete(ctx, p, b.Keys, b.Safe)
+	default:
+		err = fmt.Errorf("apply %s: unknown operation %d", p.name, b.Op)
+	}
+	return a.fail(err)
+}
+
+// insert writes rows with multi-row INSERTs; safe: the rows holding their
+// keys (or other unique values) are deleted first.
+func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, safe bool) error {
+	if safe && len(p.keyPos) > 0 {
+		if err := a.deleteHolders(ctx, p, nil, rows); err != nil {
+			return err
+		}
+	}
+	budget := min(a.s.maxPacket/4, 16<<20)
+	for len(rows) > 0 {
+		n, bytes := 0, 0
+		for n < len(rows) && n < p.maxRows && (n == 0 || bytes < budget) {
+			if p.enums && p.hasEnumError(rows[n]) {
+				break
+			}
+			bytes += rows[n].Size() + 8*len(rows[n])
+			n++
+		}
+		if n == 0 { // a row with an ENUM error value: alone, outside strict mode
+			if err := a.insertNonStrict(ctx, p, rows[0]); err != nil {
+				return err
+			}
+			rows = rows[1:]
+			continue
+		}
+		if err := a.insertRows(ctx, p, rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// deleteHolders deletes the rows holding one of keys or one of the key or
+// unique values of rows (a safe insert's way of replacing them).
+func (a *applier) deleteHolders(ctx context.Context, p *applyPlan, keys, rows []value.Row) error {
+	for i, ks := range append([]keySet{p.key}, p.uniques...) {
+		var vals []value.Row
+		if i == 0 {
+			vals = append(vals, keys...)
+		}
+		for _, row := range rows {
+			k := make(value.Row, len(ks.pos))
+			null := false
+			for i, at := range ks.pos {
+				k[i] = row[at]
+				null = null || k[i] == nil
+			}
+			if !null { // NULLs never collide
+				vals = append(vals, k)
+			}
+		}
+		if _, err := a.deleteKeysCount(ctx, p, ks, vals); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) insertRows(ctx context.Context, p *applyPlan, rows []value.Row) error {
+	var b strings.Builder
+	b.Grow(len(p.insertPrefix) + len(rows)*(len(p.rowSQL)+1))
+	b.WriteString(p.insertPrefix)
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.rowSQL)
+	}
+	args, err := p.fill(make([]any, 0, len(rows)*len(p.cols)), rows, nil)
+	if err != nil {
+		return err
+	}
+	_, err = a.exec(ctx, b.String(), args)
+	if err != nil {
+		return p.writeError(err, "insert")
+	}
+	return nil
+}
+
+func (p *applyPlan) hasEnumError(row value.Row) bool {
+	for _, c := range p.cols {
+		if isEnumError(c.typ, row[c.pos]) {
+			return true
+		}
+	}
+	return false
+}
+
+// insertNonStrict inserts a row holding an ENUM's error value '', which
+// only a non-strict sql_mode stores; every warning must be that value's.
+func (a *applier) insertNonStrict(ctx context.Context, p *applyPlan, row value.Row) error {
+	mode := "'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES'"
+	q := "SET STATEMENT sql_mode = " + mode + " FOR " + p.insertPrefix + p.rowSQL
+	if !a.s.srv.mariadb {
+		q = "INSERT /*+ SET_VAR(sql_mode = " + mode + ") */" + strings.TrimPrefix(p.insertPrefix, "INSERT") + p.rowSQL
+	}
+	args, err := p.fill(nil, []value.Row{row}, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := a.conn.ExecContext(ctx, q, args...); err != nil {
+		return p.writeError(err, "insert")
+	}
+	want := 0
+	for _, c := range p.cols {
+		if isEnumError(c.typ, row[c.pos]) {
+			want++
+		}
+	}
+	rows, err := a.conn.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", p.name, err)
+	}
+	defer rows.Close()
+	got := 0
+	var msgs []string
+	for rows.Next() {
+		var level, msg string
+		var code int
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			return err
+		}
+		if code == erWarnDataTruncated {
+			got++
+		}
+		msgs = append(msgs, msg)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if got != want || len(msgs) != want {
+		return errs.New(CodeUnsupportedValue, "table %s: a row with an ENUM error value could not be stored exactly: %s",
+			p.name, strings.Join(msgs, "; ")).WithFix("check the row's values against the target columns")
+	}
+	return nil
+}
+
+// update applies an update batch.
+func (a *applier) update(ctx context.Context, p *applyPlan, b *connector.ApplyBatch) error {
+	if len(b.Rows) != len(b.Keys) {
+		return fmt.Errorf("apply %s: %d rows for %d keys", p.name, len(b.Rows), len(b.Keys))
+	}
+	if len(p.keyPos) == 0 {
+		for i := range b.Rows {
+			if err := a.updateOne(ctx, p, b.Keys[i], b.Rows[i], b.Present, true, b.Safe); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	moved := make([]bool, len(b.Rows))
+	anyMoved := false
+	for i, row := range b.Rows {
+		moved[i] = !p.sameKey(b.Keys[i], row)
+		anyMoved = anyMoved || moved[i]
+	}
+	if b.Safe && b.Present == nil { // the rows end up as given, whatever the target held
+		if err := a.deleteHolders(ctx, p, b.Keys, b.Rows); err != nil {
+			return err
+		}
+		return a.insert(ctx, p, b.Rows, false)
+	}
+	if !b.Safe && b.Present == nil && !anyMoved && len(p.uniques) == 0 && len(b.Rows) > 2 {
+		// Every key has its row: replace them all.
+		if err := a.checkKeys(ctx, p, b.Keys); err != nil {
+			return err
+		}
+		n, err := a.deleteKeysCount(ctx, p, p.key, b.Keys)
+		if err != nil {
+			return err
+		}
+		if n != int64(len(b.Keys)) {
+			return divergence(p.name, "an update of %d rows found %d", len(b.Keys), n)
+		}
+		return a.insert(ctx, p, b.Rows, false)
+	}
+	for i := range b.Rows {
+		if err := a.updateOne(ctx, p, b.Keys[i], b.Rows[i], b.Present, moved[i], b.Safe); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameKey reports whether row carries key (byte for byte).
+func (p *applyPlan) sameKey(key, row value.Row) bool {
+	for i, pos := range p.keyPos {
+		if (key[i] == nil) != (row[pos] == nil) || string(key[i]) != string(row[pos]) {
+			return false
+		}
+	}
+	return true
+}
+
+// updateOne updates the row key identifies; withKey also sets the key
+// columns (the key changed). Strict: exactly one row must match.
+func (a *applier) updateOne(ctx context.Context, p *applyPlan, key, row value.Row, present []bool, withKey, safe bool) error {
+	var b strings.Builder
+	args := make([]any, 0, len(p.cols)+len(key))
+	b.WriteString("UPDATE " + p.qtable + " SET ")
+	n := 0
+	for _, c := range p.cols {
+		if present != nil && !present[c.pos] || !withKey && indexOf(p.at.Key, c.name) >= 0 {
+			continue
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		n++
+		b.WriteString(quoteIdent(c.name) + " = ?")
+		v, err := p.encode(c, row[c.pos])
+		if err != nil {
+			return err
+		}
+		args = append(args, v)
+	}
+	if n == 0 { // nothing to set: the row only has to be there
+		if safe {
+			return nil
+		}
+		return a.checkKeys(ctx, p, []value.Row{key})
+	}
+	b.WriteString(" WHERE ")
+	args, err := p.whereOne(&b, args, key)
+	if err != nil {
+		return err
+	}
+	if len(p.keyPos) == 0 {
+		b.WriteString(" LIMIT 1")
+	}
+	res, err := a.exec(ctx, b.String(), args)
+	if err != nil {
+		return p.writeError(err, "update")
+	}
+	if safe {
+		return nil
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return divergence(p.name, "an update found no row with %s", p.showKey(key))
+	}
+	return nil
+}
+
+// delete applies a delete batch.
+func (a *applier) delete(ctx context.Context, p *applyPlan, keys []value.Row, safe bool) error {
+	if len(p.keyPos) == 0 {
+		for _, k := range keys {
+			var b strings.Builder
+			b.WriteString("DELETE FROM " + p.qtable + " WHERE ")
+			args, err := p.whereOne(&b, nil, k)
+			if err != nil {
+				return err
+			}
+			b.WriteString(" LIMIT 1")
+			res, err := a.exec(ctx, b.String(), args)
+			if err != nil {
+				return p.writeError(err, "delete")
+			}
+			if n, err := res.RowsAffected(); !safe && (err != nil || n != 1) {
+				return divergence(p.name, "a delete found no row with %s", p.showKey(k))
+			}
+		}
+		return nil
+	}
+	if safe {
+		_, err := a.deleteKeysCount(ctx, p, p.key, keys)
+		return err
+	}
+	if len(keys) > 1 {
+		if err := a.checkKeys(ctx, p, keys); err != nil {
+			return err
+		}
+	}
+	n, err := a.deleteKeysCount(ctx, p, p.key, keys)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(keys)) {
+		if len(keys) == 1 {
+			return divergence(p.name, "a delete found no row with %s", p.showKey(keys[0]))
+		}
+		return divergence(p.name, "a delete of %d keys found %d rows", len(keys), n)
+	}
+	return nil
+}
+
+// deleteKeysCount deletes the rows whose columns ks hold one of keys and
+// returns how many it deleted.
+//
+// A DELETE locks every row it reads, matching or not, even under READ
+// COMMITTED, and for a small table (or stale statistics) the optimizer
+// reads the whole table rather than the key's index: it would wait on
+// rows other workers hold, and deadlock with them. So the keys go in a
+// derived table joined to the table first (STRAIGHT_JOIN): each key is
+// looked up in the index and only its row is locked. Keys of types that
+// would not join through the index are deleted one statement per key.
+func (a *applier) deleteKeysCount(ctx context.Context, p *applyPlan, ks keySet, keys []value.Row) (int64, error) {
+	var total int64
+	per := max(1, 65535/len(ks.cols))
+	if ks.joined == nil {
+		per = 1
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), per, p.maxRows)
+		var b strings.Builder
+		var args []any
+		var err error
+		if ks.joined == nil {
+			b.WriteString("DELETE FROM " + p.qtable + " WHERE ")
+			args, err = p.keyCondition(&b, nil, ks, keys[0])
+		} else {
+			args, err = p.joinedDelete(&b, ks, keys[:n])
+		}
+		if err != nil {
+			return 0, err
+		}
+		res, err := a.exec(ctx, b.String(), args)
+		if err != nil {
+			return 0, p.writeError(err, "delete")
+		}
+		got, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		total += got
+		keys = keys[n:]
+	}
+	return total, nil
+}
+
+// joinedDelete writes DELETE t FROM (SELECT <key> UNION ALL ...) AS d
+// STRAIGHT_JOIN t ON t.k1 = d.k0 AND ...
+func (p *applyPlan) joinedDelete(b *strings.Builder, ks keySet, keys []value.Row) ([]any, error) {
+	args := make([]any, 0, len(keys)*len(ks.cols))
+	b.WriteString("DELETE `_dts_t` FROM (")
+	for i, key := range keys {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT ")
+		for j, c := range ks.cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(ks.joined[j])
+			if i == 0 {
+				b.WriteString(" AS `k" + strconv.Itoa(j) + "`")
+			}
+			if key[j] == nil {
+				return nil, fmt.Errorf("apply %s: a key has NULL for %s", p.name, c.name)
+			}
+			v, err := c.arg(key[j])
+			if err != nil {
+				return nil, fmt.Errorf("apply %s: key column %s: %w", p.name, c.name, err)
+			}
+			args = append(args, v)
+		}
+	}
+	b.WriteString(") AS `_dts_d` STRAIGHT_JOIN " + p.qtable + " AS `_dts_t` ON ")
+	for j, c := range ks.cols {
+		if j > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString("`_dts_t`." + quoteIdent(c.name) + " = `_dts_d`.`k" + strconv.Itoa(j) + "`")
+	}
+	return args, nil
+}
+
+// checkKeys fails with divergence naming the first of keys that has no
+// row. It reads without locking: a locking read waits on every row it
+// passes (a small table is scanned whole), rows other workers hold among
+// them, and those can wait on this worker; the keys are this worker's
+// alone, so what it reads stays true until it changes them.
+func (a *applier) checkKeys(ctx context.Context, p *applyPlan, keys []value.Row) error {
+	per := max(1, 65535/len(p.key.cols))
+	for rest := keys; len(rest) > 0; {
+		n := min(len(rest), per, p.maxRows)
+		var b strings.Builder
+		b.WriteString("SELECT COUNT(*) FROM " + p.qtable + " WHERE ")
+		args, err := p.whereKeys(&b, nil, p.key, rest[:n])
+		if err != nil {
+			return err
+		}
+		var found int
+		if err := a.queryRow(ctx, b.String(), args, &found); err != nil {
+			return fmt.Errorf("apply %s: look up rows: %w", p.name, err)
+		}
+		if found != n {
+			return a.missingKey(ctx, p, rest[:n])
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// missingKey names the first of keys that has no row.
+func (a *applier) missingKey(ctx context.Context, p *applyPlan, keys []value.Row) error {
+	for _, k := range keys {
+		var b strings.Builder
+		b.WriteString("SELECT COUNT(*) FROM " + p.qtable + " WHERE ")
+		args, err := p.whereOne(&b, nil, k)
+		if err != nil {
+			return err
+		}
+		var found int
+		if err := a.queryRow(ctx, b.String(), args, &found); err != nil {
+			return fmt.Errorf("apply %s: look up a row: %w", p.name, err)
+		}
+		if found == 0 {
+			return divergence(p.name, "no row with %s", p.showKey(k))
+		}
+	}
+	return divergence(p.name, "fewer rows than keys among %d keys", len(keys))
+}
+
+// exec runs a statement prepared once per connection.
+func (a *applier) exec(ctx context.Context, q string, args []any) (interface{ RowsAffected() (int64, error) }, error) {
+	st, err := a.stmts.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (a *applier) queryRow(ctx context.Context, q string, args []any, dst ...any) error {
+	st, err := a.stmts.get(ctx, q)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dst...)
+}
+
+// whereOne writes the condition that identifies one row: its key, or (no
+// key) every column compared exactly.
+func (p *applyPlan) whereOne(b *strings.Builder, args []any, key value.Row) ([]any, error) {
+	if len(p.keyPos) == 0 {
+		if len(key) != len(p.at.Columns) {
+			return nil, fmt.Errorf("apply %s: an old row has %d values for %d columns", p.name, len(key), len(p.at.Columns))
+		}
+		for i, m := range p.match {
+			if i > 0 {
+				b.WriteString(" AND ")
+			}
+			v := key[m.pos]
+			if v == nil {
+				b.WriteString(quoteIdent(m.name) + " IS NULL")
+				continue
+			}
+			b.WriteString(m.sql)
+			arg, err := m.arg(v)
+			if err != nil {
+				return nil, fmt.Errorf("apply %s: column %s: %w", p.name, m.name, err)
+			}
+			args = append(args, arg)
+		}
+		return args, nil
+	}
+	return p.keyCondition(b, args, p.key, key)
+}
+
+// keyCondition writes k1 = ? AND k2 = ? for one key.
+func (p *applyPlan) keyCondition(b *strings.Builder, args []any, ks keySet, key value.Row) ([]any, error) {
+	if len(key) != len(ks.cols) {
+		return nil, fmt.Errorf("apply %s: a key has %d values for %d key columns", p.name, len(key), len(ks.cols))
+	}
+	for i, k := range ks.cols {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		if key[i] == nil {
+			b.WriteString(quoteIdent(k.name) + " IS NULL")
+			continue
+		}
+		b.WriteString(quoteIdent(k.name) + " = " + k.param)
+		v, err := k.arg(key[i])
+		if err != nil {
+			return nil, fmt.Errorf("apply %s: key column %s: %w", p.name, k.name, err)
+		}
+		args = append(args, v)
+	}
+	return args, nil
+}
+
+// whereKeys writes the condition matching any of keys: k IN (...) for one
+// key column, (k1 = ? AND k2 = ?) OR ... for several.
+func (p *applyPlan) whereKeys(b *strings.Builder, args []any, ks keySet, keys []value.Row) ([]any, error) {
+	if len(ks.cols) == 1 && !hasNullKey(keys) {
+		k := ks.cols[0]
+		b.WriteString(quoteIdent(k.name) + " IN (")
+		for i, key := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(k.param)
+			v, err := k.arg(key[0])
+			if err != nil {
+				return nil, fmt.Errorf("apply %s: key column %s: %w", p.name, k.name, err)
+			}
+			args = append(args, v)
+		}
+		b.WriteByte(')')
+		return args, nil
+	}
+	for i, key := range keys {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('(')
+		var err error
+		if args, err = p.keyCondition(b, args, ks, key); err != nil {
+			return nil, err
+		}
+		b.WriteByte(')')
+	}
+	return args, nil
+}
+
+func hasNullKey(keys []value.Row) bool {
+	for _, k := range keys {
+		for _, v := range k {
+			if v == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fill appends the parameters of rows (only present columns when set).
+func (p *applyPlan) fill(args []any, rows []value.Row, present []bool) ([]any, error) {
+	for _, row := range rows {
+		if len(row) != len(p.at.Columns) {
+			return nil, fmt.Errorf("apply %s: a row has %d values for %d columns", p.name, len(row), len(p.at.Columns))
+		}
+		for _, c := range p.cols {
+			if present != nil && !present[c.pos] {
+				continue
+			}
+			v, err := p.encode(c, row[c.pos])
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, v)
+		}
+	}
+	return args, nil
+}
+
+func (p *applyPlan) encode(c applyCol, v []byte) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	a, err := c.enc(v)
+	if err != nil {
+		return nil, errs.New(CodeUnsupportedValue, "table %s column %s: %v", p.name, c.name, err).
+			WithFix("change the target column's type, or leave the column or table out of the job")
+	}
+	return a, nil
+}
+
+// writeError turns a server error into a coded error where a user can act.
+func (p *applyPlan) writeError(err error, what string) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch {
+		case me.Number == erDupEntry:
+			return divergence(p.name, "an %s found its key taken: %s", what, me.Message)
+		case valueErrors[me.Number]:
+			return errs.New(CodeUnsupportedValue, "the target refused a value of table %s: %s", p.name, me.Message).
+				WithFix("change the target column's type, or leave the column or table out of the job")
+		}
+	}
+	return fmt.Errorf("apply %s (%s): %w", p.name, what, err)
+}
+
+// showKey renders a key for a message: (a, b) = ('x', 1), values cut at 64 bytes.
+func (p *applyPlan) showKey(key value.Row) string {
+	names := p.at.Key
+	if len(names) == 0 {
+		names = p.at.Columns
+	}
+	vals := make([]string, len(key))
+	for i, v := range key {
+		vals[i] = showValue(v)
+	}
+	return "(" + strings.Join(names, ", ") + ") = (" + strings.Join(vals, ", ") + ")"
+}
+
+func showValue(v []byte) string {
+	if v == nil {
+		return "NULL"
+	}
+	if len(v) > 64 {
+		v = v[:64]
+	}
+	if utf8.Valid(v) {
+		return strconv.Quote(string(v))
+	}
+	return fmt.Sprintf("0x%x", v)
+}

@@ -1,0 +1,172 @@
+package precheck_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/precheck"
+	"github.com/dtsorg/dts/internal/testenv"
+)
+
+// TestSelection: a table named in the job must exist; creating it fixes it.
+func TestSelection(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.MariaDB(t))
+	src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY)")
+	dst := newSide(t, testenv.Postgres(t))
+	s := spec(src, dst, job.TypeMigration)
+	s.Objects[0].Value = job.DatabaseRule{Tables: job.Map[job.TableRule]{{Key: "a"}, {Key: "missing"}}}
+
+	got := items(t, s)
+	it := requireItem(t, got, "objects.selection", precheck.Failed)
+	require.Contains(t, it.Message, "the source has no table "+src.table("missing"))
+	// What needs the selection says so instead of passing.
+	it = requireItem(t, got, "objects.types", precheck.Failed)
+	require.Contains(t, it.Message, "not checked")
+	require.Contains(t, it.Fix, "objects.selection")
+
+	src.exec(t, "CREATE TABLE missing (id INT PRIMARY KEY)")
+	got = items(t, s)
+	it = requireItem(t, got, "objects.selection", precheck.Passed)
+	require.Contains(t, it.Message, "2 tables in 1 database/schema")
+	requireItem(t, got, "objects.types", precheck.Passed)
+}
+
+// TestRules: row filters and column rules are not applied by this version:
+// a job that has them fails rather than copy what the user left out.
+func TestRules(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.MariaDB(t))
+	src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY, ssn TEXT)")
+	dst := newSide(t, testenv.Postgres(t))
+	s := spec(src, dst, job.TypeMigration)
+	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "a", Value: job.TableRule{
+		Filter:  "id > 100",
+		Columns: job.Map[job.ColumnRule]{{Key: "ssn", Value: job.ColumnRule{Exclude: true}}},
+	}}}
+	got := items(t, s)
+	it := requireItem(t, got, "objects.filters", precheck.Failed)
+	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.filter")
+	it = requireItem(t, got, "objects.column_rules", precheck.Failed)
+	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.columns")
+
+	s.Objects[0].Value.Tables = nil
+	got = items(t, s)
+	requireItem(t, got, "objects.filters", precheck.Passed)
+	requireItem(t, got, "objects.column_rules", precheck.Passed)
+}
+
+// TestPrimaryKeys: a keyless table warns in a migration; in a sync from
+// PostgreSQL it fails until it has a replica identity (the printed SQL).
+func TestPrimaryKeys(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.Postgres(t))
+	src.exec(t, "CREATE TABLE keyed (id INT PRIMARY KEY)", "CREATE TABLE keyless (v INT)")
+	dst := newSide(t, testenv.MariaDB(t))
+
+	it := requireItem(t, items(t, spec(src, dst, job.TypeMigration)), "objects.primary_keys", precheck.Warning)
+	require.Contains(t, it.Message, "app.keyless")
+
+	s := spec(src, dst, job.TypeSync)
+	it = requireItem(t, items(t, s), "objects.primary_keys", precheck.Failed)
+	require.Equal(t, []string{"ALTER TABLE app.keyless REPLICA IDENTITY FULL;"}, it.FixSQL)
+	applyFix(t, src, it)
+	it = requireItem(t, items(t, s), "objects.primary_keys", precheck.Warning) // safe, slower
+	require.Contains(t, it.Message, "REPLICA IDENTITY FULL")
+
+	src.exec(t, "ALTER TABLE keyless ADD PRIMARY KEY (v)")
+	requireItem(t, items(t, s), "objects.primary_keys", precheck.Passed)
+
+	// A partitioned table's partitions each have their own identity.
+	src.exec(t, "CREATE TABLE parted (id INT, v INT) PARTITION BY RANGE (id)",
+		"CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10)")
+	it = requireItem(t, items(t, s), "objects.primary_keys", precheck.Failed)
+	require.Equal(t, []string{"ALTER TABLE app.parted_1 REPLICA IDENTITY FULL;"}, it.FixSQL)
+	applyFix(t, src, it)
+	requireItem(t, items(t, s), "objects.primary_keys", precheck.Warning)
+}
+
+// TestForeignKeys: a key to a table left out of the job is not created.
+func TestForeignKeys(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.MariaDB(t))
+	src.exec(t, "CREATE TABLE parent (id INT PRIMARY KEY)",
+		"CREATE TABLE child (id INT PRIMARY KEY, p INT, CONSTRAINT child_parent FOREIGN KEY (p) REFERENCES parent (id))")
+	dst := newSide(t, testenv.Postgres(t))
+	s := spec(src, dst, job.TypeMigration)
+	s.Objects[0].Value = job.DatabaseRule{Tables: job.Map[job.TableRule]{{Key: "child"}}}
+	it := requireItem(t, items(t, s), "objects.foreign_keys", precheck.Warning)
+	require.Contains(t, it.Message, src.table("child")+".child_parent → "+src.table("parent"))
+
+	s.Objects[0].Value.Tables = append(s.Objects[0].Value.Tables, job.Entry[job.TableRule]{Key: "parent"})
+	requireItem(t, items(t, s), "objects.foreign_keys", precheck.Passed)
+}
+
+// TestTypes: a column PostgreSQL cannot hold is named with why; leaving it
+// out (here: dropping it) passes.
+func TestTypes(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.MariaDB(t))
+	src.exec(t, "CREATE TABLE places (id INT PRIMARY KEY, pos POINT, n BIGINT UNSIGNED)")
+	dst := newSide(t, testenv.Postgres(t))
+	s := spec(src, dst, job.TypeMigration)
+	it := requireItem(t, items(t, s), "objects.types", precheck.Failed)
+	require.Contains(t, it.Message, src.table("places")+".pos (point)")
+
+	src.exec(t, "ALTER TABLE places DROP COLUMN pos", "ALTER TABLE places MODIFY n BIGINT UNSIGNED NOT NULL", "CREATE INDEX places_n ON places (n)")
+	got := items(t, s)
+	requireItem(t, got, "objects.types", precheck.Passed)
+}
+
+// TestCharsets: a PostgreSQL target database in LATIN1 cannot hold what a
+// utf8mb4 source sends; a UTF8 database (the printed SQL) can.
+func TestCharsets(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.MariaDB(t))
+	src.exec(t, "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT CHARACTER SET utf8mb4)")
+	pg := testenv.Postgres(t)
+	latin := pg.NewDatabase(t)
+	pg.Exec(t, "", "DROP DATABASE "+latin, "CREATE DATABASE "+latin+" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+	dst := side{srv: pg, database: latin, schema: "app"}
+	s := spec(src, dst, job.TypeMigration)
+
+	it := requireItem(t, items(t, s), "objects.charsets", precheck.Failed)
+	require.Contains(t, it.Message, src.table("notes")+".body")
+	applyFix(t, dst, it)
+	utf8 := latin + "_utf8"
+	t.Cleanup(func() { pg.Exec(t, "", "DROP DATABASE IF EXISTS "+utf8+" WITH (FORCE)") })
+	s.Target.Database = utf8
+	requireItem(t, items(t, s), "objects.charsets", precheck.Passed)
+}
+
+// TestNameConflicts: names distinct on the source that become one on the
+// target (MySQL ignores the case of column names; PostgreSQL cuts names at
+// 63 bytes); distinct target names fix them.
+func TestNameConflicts(t *testing.T) {
+	t.Parallel()
+	pgSrc := newSide(t, testenv.Postgres(t))
+	pgSrc.exec(t, `CREATE TABLE t (id INT PRIMARY KEY, "Name" TEXT, name TEXT)`)
+	myDst := newSide(t, testenv.MariaDB(t))
+	s := spec(pgSrc, myDst, job.TypeMigration)
+	it := requireItem(t, items(t, s), "target.name_conflicts", precheck.Failed)
+	require.Contains(t, it.Message, `columns "Name", "name" become one column`)
+	pgSrc.exec(t, `ALTER TABLE t RENAME COLUMN "Name" TO name2`)
+	requireItem(t, items(t, s), "target.name_conflicts", precheck.Passed)
+
+	long := strings.Repeat("x", 63)
+	mySrc := newSide(t, testenv.MariaDB(t))
+	mySrc.exec(t, "CREATE TABLE "+long+"a (id INT PRIMARY KEY)", "CREATE TABLE "+long+"b (id INT PRIMARY KEY)")
+	pgDst := newSide(t, testenv.Postgres(t))
+	s = spec(mySrc, pgDst, job.TypeMigration)
+	got := items(t, s)
+	it = requireItem(t, got, "target.name_conflicts", precheck.Failed)
+	require.Contains(t, it.Message, "become one table")
+	requireItem(t, got, "objects.types", precheck.Failed) // the sink refuses names it would cut
+	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: long + "a", Value: job.TableRule{Name: "short_a"}}, {Key: long + "b", Value: job.TableRule{Name: "short_b"}}}
+	got = items(t, s)
+	requireItem(t, got, "target.name_conflicts", precheck.Passed)
+	requireItem(t, got, "objects.types", precheck.Passed)
+}

@@ -1,0 +1,172 @@
+package precheck
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/dtsorg/dts/internal/schema"
+)
+
+// checkTypes lists what the target's sink says it cannot hold (the same
+// MapTable the runner calls, so this item and the job never disagree).
+func checkTypes(ctx context.Context, e *env) Outcome {
+	tables, err := e.mapped(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	var fatal, warn []string
+	for _, t := range tables {
+		for _, p := range t.problems {
+			msg := fmt.Sprintf("%s.%s (%s): %s", t.src.QualifiedName(), p.Column, p.Type, p.Reason)
+			if p.Fatal {
+				fatal = append(fatal, msg)
+			} else {
+				warn = append(warn, msg)
+			}
+		}
+	}
+	switch {
+	case len(fatal) > 0:
+		return failed("columns whose values the target cannot hold exactly (%d): %s", len(fatal), limit(fatal, 5)).
+			with("columns", fatal).with("warnings", warn).
+			fix("leave these tables out of the job, or change the columns' types on the source (docs/type-mapping.md lists what maps to what)")
+	case len(warn) > 0:
+		return warning("columns that change on the way (%d; a value that does not fit fails loudly, never silently): %s", len(warn), limit(warn, 5)).
+			with("columns", warn).fix("review the list; docs/type-mapping.md explains each case")
+	}
+	return passed("every column maps onto the target without loss (%d tables)", len(tables))
+}
+
+// checkCharsets: the target must know every character set and collation a
+// same-engine copy keeps, and a PostgreSQL target's database encoding must
+// hold every character the source can send.
+func checkCharsets(ctx context.Context, e *env) Outcome {
+	tables, err := e.tables(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	dst, err := e.targetDB(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	src, err := e.sourceDB(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	switch {
+	case dst.my != nil && e.spec.Source.Engine.IsMySQL():
+		return mysqlCollations(ctx, dst, tables)
+	case dst.pg != nil:
+		return postgresEncodings(ctx, e, src, dst, tables)
+	}
+	return passed("tables are created in utf8mb4, which holds every character PostgreSQL can store")
+}
+
+// mysqlCollations checks that a MySQL target knows what the source's columns use.
+func mysqlCollations(ctx context.Context, dst *endpointDB, tables []*tableFacts) Outcome {
+	known := map[string]bool{}
+	rows, err := dst.my.QueryContext(ctx, "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS")
+	if err != nil {
+		return notChecked(fmt.Errorf("list the target's collations: %w", err))
+	}
+	for rows.Next() {
+		var cs, co string
+		if err := rows.Scan(&cs, &co); err != nil {
+			rows.Close()
+			return notChecked(err)
+		}
+		known["cs:"+strings.ToLower(cs)], known["co:"+strings.ToLower(co)] = true, true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return notChecked(err)
+	}
+	unknown := map[string][]string{} // charset or collation → columns
+	note := func(kind, name, where string) {
+		if name != "" && kind == "cs" && strings.EqualFold(name, "binary") {
+			return
+		}
+		if name != "" && !known[kind+":"+strings.ToLower(name)] {
+			unknown[name] = append(unknown[name], where)
+		}
+	}
+	for _, t := range tables {
+		note("co", t.src.Collation, t.src.QualifiedName())
+		for _, c := range t.src.Columns {
+			where := t.src.QualifiedName() + "." + c.Name
+			note("cs", c.Charset, where)
+			note("co", c.Collation, where)
+		}
+	}
+	if len(unknown) == 0 {
+		return passed("the target knows every character set and collation of the selected columns")
+	}
+	var list []string
+	for _, name := range sortedKeys(unknown) {
+		list = append(list, fmt.Sprintf("%s (%s)", name, limit(unknown[name], 3)))
+	}
+	return failed("the target server does not know %s: creating the tables would fail", strings.Join(list, "; ")).
+		with("unknown", unknown).
+		fix("change these columns' collation on the source to one both servers know (e.g. utf8mb4_unicode_ci), " +
+			"or create the target tables yourself and set target.options.existing_tables to append")
+}
+
+// postgresEncodings: a PostgreSQL target database in an encoding other than
+// UTF8 cannot hold every character a UTF-8 source sends.
+func postgresEncodings(ctx context.Context, e *env, src, dst *endpointDB, tables []*tableFacts) Outcome {
+	var target string
+	if err := dst.pg.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).Scan(&target); err != nil {
+		return notChecked(err)
+	}
+	source := ""
+	if src.pg != nil {
+		if err := src.pg.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).Scan(&source); err != nil {
+			return notChecked(err)
+		}
+	}
+	o := passed("the target database's encoding is %s", target).with("target_encoding", target)
+	if source != "" {
+		o = o.with("source_encoding", source)
+	}
+	switch {
+	case source == "SQL_ASCII":
+		return o.withStatus(Warning, "the source database's encoding is SQL_ASCII: its text may hold bytes that are not valid UTF-8, "+
+			"which the target refuses (the load then stops at that row)").
+			fix("check the source's text for invalid UTF-8 before starting, or convert the source database to UTF8")
+	case target == "UTF8", source != "" && source == target:
+		return o
+	case target == "SQL_ASCII":
+		return o.withStatus(Warning, "the target database's encoding is SQL_ASCII: it stores whatever bytes it gets and validates nothing").
+			fix("create the target database with ENCODING 'UTF8'")
+	}
+	var unicode []string
+	for _, t := range tables {
+		for _, c := range t.src.Columns {
+			if textual(c.Type.Kind) && (src.pg != nil || isUnicodeCharset(c.Charset)) {
+				unicode = append(unicode, t.src.QualifiedName()+"."+c.Name)
+			}
+		}
+	}
+	if len(unicode) == 0 {
+		return o
+	}
+	return o.withStatus(Failed, "the target database's encoding is %s, which cannot hold every character of these text columns (%d): %s",
+		target, len(unicode), limit(unicode, 5)).with("columns", unicode).
+		sql(fmt.Sprintf("CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0;", pgIdent(e.spec.Target.Database+"_utf8"))).
+		fix("copy into a database created with ENCODING 'UTF8' (the SQL creates one; point target.database at it)")
+}
+
+func isUnicodeCharset(cs string) bool {
+	cs = strings.ToLower(cs)
+	return strings.HasPrefix(cs, "utf") || strings.HasPrefix(cs, "ucs")
+}
+
+// textual reports whether a kind holds text.
+func textual(k schema.Kind) bool {
+	switch k {
+	case schema.KindChar, schema.KindVarChar, schema.KindText, schema.KindEnum, schema.KindSet, schema.KindJSON, schema.KindXML:
+		return true
+	}
+	return false
+}

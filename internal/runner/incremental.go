@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/dtsorg/dts/internal/apply"
+	"github.com/dtsorg/dts/internal/change"
+	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/phase/fullload"
+	"github.com/dtsorg/dts/internal/transform"
+)
+
+// logEnds returns the source and sink as the incremental phase needs them.
+func logEnds(src connector.Source, sink connector.Sink, spec *job.Spec) (connector.LogSource, connector.ApplySink, error) {
+	ls, ok := src.(connector.LogSource)
+	if !ok {
+		return nil, nil, errs.New(errs.NotAvailable, "incremental sync from a %s source is not available in this version", spec.Source.Engine)
+	}
+	as, ok := sink.(connector.ApplySink)
+	if !ok {
+		return nil, nil, errs.New(errs.NotAvailable, "incremental sync into a %s target is not available in this version", spec.Target.Engine)
+	}
+	return ls, as, nil
+}
+
+// logJob names what the job follows in the source's log.
+func logJob(jobID string, spec *job.Spec, tables []*fullload.Table) connector.LogJob {
+	lj := connector.LogJob{JobID: jobID, JobName: spec.Name, Slot: spec.Source.Options.Slot,
+		Publication: spec.Source.Options.Publication, ServerID: spec.Source.Options.ServerID}
+	for _, t := range tables {
+		lj.Tables = append(lj.Tables, connector.TableRef{Schema: t.Source.Schema, Name: t.Source.Name})
+	}
+	return lj
+}
+
+// follow runs the incremental phase until ctx ends or an error stops it:
+// the log from where the full load's snapshot (or start_position) left off,
+// applied with checkpoints in the target. Every restart resumes from the
+// checkpoints; nothing is lost or applied twice.
+func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
+	lj connector.LogJob, tables []*fullload.Table, progress *Progress, log *slog.Logger) error {
+	start, safeUntil, err := r.startPosition(ctx, jobID, spec, src, sink, lj)
+	if err != nil {
+		return err
+	}
+	coord, err := apply.New(ctx, apply.Options{
+		JobID: jobID, Sink: sink, Workers: spec.Parallelism.Max, Start: start, SafeUntil: safeUntil,
+		SourceEngine: string(spec.Source.Engine), CarryDDL: spec.CarriesDDL, BatchRows: spec.Target.Options.BatchRows,
+		Plan: apply.SinkPlanner(sink, string(spec.Source.Engine), func(ref connector.TableRef) (connector.TableRef, bool) {
+			return transform.Target(spec, ref)
+		}),
+		Logger: log, Stats: progress.Apply,
+	})
+	if err != nil {
+		return err
+	}
+	defer coord.Close()
+	from := coord.StartPosition()
+	structures, err := sink.LoadSchemas(ctx, jobID, from)
+	if err != nil {
+		return fmt.Errorf("read the schema history: %w", err)
+	}
+	if len(structures) == 0 {
+		// The job's first follow: the structures it read before its snapshot
+		// are the ones the log's first events were written under.
+		for _, t := range tables {
+			structures = append(structures, t.Source)
+		}
+		if err := sink.SaveSchemas(ctx, jobID, from, structures); err != nil {
+			return fmt.Errorf("record the schema history: %w", err)
+		}
+	}
+	stream, err := src.Follow(ctx, lj, from, structures)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	progress.set(PhaseIncremental)
+	log.InfoContext(ctx, "following the source", "from", from.String(), "workers", coord.Workers())
+	return coord.Run(ctx, stream)
+}
+
+// startPosition is where a job's first follow starts, and the end of its
+// replay window: after a full load, its first snapshot (the window reaches
+// to the last one's); else start_position, or where the log is now. The
+// position is recorded on the target (as a run) before anything follows
+// it, so a restart starts at the same place.
+func (r *Runner) startPosition(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
+	lj connector.LogJob) (start, safeUntil change.Position, err error) {
+	st, err := sink.LoadState(ctx, jobID)
+	if err != nil {
+		return start, safeUntil, fmt.Errorf("read the job's progress on the target: %w", err)
+	}
+	if len(st.Runs) > 0 {
+		return st.Runs[0], connector.ReplayWindowEnd(st.Runs), nil
+	}
+	if spec.StartPosition != "" {
+		sp, err := job.ParseStartPosition(spec.StartPosition)
+		if err != nil {
+			return start, safeUntil, errs.Invalid([]errs.FieldError{{Path: "start_position", Message: err.Error()}})
+		}
+		if start, err = src.ResolveStart(ctx, lj, sp); err != nil {
+			return start, safeUntil, err
+		}
+	} else {
+		snap, err := src.OpenLogSnapshot(ctx, lj, 1)
+		if err != nil {
+			return start, safeUntil, fmt.Errorf("read the source's log position: %w", err)
+		}
+		start = snap.Position()
+		snap.Close()
+	}
+	if err := sink.AddRun(ctx, jobID, start); err != nil {
+		return start, safeUntil, fmt.Errorf("record the start position: %w", err)
+	}
+	return start, change.Position{}, nil
+}
