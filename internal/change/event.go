@@ -115,4 +115,10 @@ type DDL struct {
 	// has both, under different names.
 	Table *schema.Table
 	Old   *schema.Table
+	// Renames maps old column names to new ones, as the source stated them
+	// (MySQL: CHANGE / RENAME COLUMN in the parsed statement; PostgreSQL: a
+	// column whose attnum kept its place under a new name). A column of Old
+	// that is missing from Table and not renamed here was dropped: renames
+	// are never guessed from positions.
+	Renames map[string]string
 }
