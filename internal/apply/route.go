@@ -7,6 +7,7 @@ import (
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -227,6 +228,13 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 	}
 	if change.Compare(it.Pos, c.lastEnd) <= 0 {
 		return c.orderError(it.Pos, "a truncate ends at %s, not after the previous item %s", it.Pos, c.lastEnd)
+	}
+	if !c.opts.CarryDDL(job.DDLTruncateTable) {
+		// Not in the job's ddl list: the target keeps its rows. Nothing is
+		// applied, so no barrier: the next boundary's checkpoints are past it.
+		c.lastEnd = it.Pos
+		c.opts.Stats.sawItem(it.Pos)
+		return nil
 	}
 	var targets []*schema.Table
 	for _, t := range it.Tables {
