@@ -200,6 +200,9 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 		tddl.Table = newP.at.Table
 		tddl.Schema = newP.at.Table.Schema
 	}
+	if inOld && inNew {
+		tddl.Renames = targetRenames(d.Renames, oldP, newP)
+	}
 	carry := c.opts.CarryDDL(d.Kind)
 	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
 		if carry {
@@ -219,6 +222,25 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 		}
 		return 0, nil
 	})
+}
+
+// targetRenames maps a DDL's column renames (source names) to the target
+// columns they write. A column the job does not write has no target name:
+// its rename is not the target's business.
+func targetRenames(renames map[string]string, oldP, newP *tablePlan) map[string]string {
+	var out map[string]string
+	for o, n := range renames {
+		to, okO := oldP.targetColumn(o)
+		tn, okN := newP.targetColumn(n)
+		if !okO || !okN || to == tn {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[to] = tn
+	}
+	return out
 }
 
 // truncate empties the target tables of a Truncate item: a barrier.

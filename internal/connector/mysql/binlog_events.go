@@ -265,7 +265,7 @@ func ddlItem(eff ddlEffect, q string, pos change.Position, at time.Time) change.
 		t = eff.old
 	}
 	return change.Item{Kind: change.ItemDDL, Pos: pos, At: at,
-		DDL: &change.DDL{Kind: eff.kind, Schema: t.Schema, Statement: q, Table: eff.table, Old: eff.old}}
+		DDL: &change.DDL{Kind: eff.kind, Schema: t.Schema, Statement: q, Table: eff.table, Old: eff.old, Renames: eff.renames}}
 }
 
 // sqlModeOf reads the sql_mode a QUERY event's statement ran with (0 when
