@@ -27,6 +27,9 @@ type Stats struct {
 	hbItems      int64
 
 	samples []rateSample // applied rows over time, for the rate
+
+	retries  int64  // times the phase started over after a transient failure
+	retryErr string // the last such failure
 }
 
 type rateSample struct {
@@ -49,6 +52,11 @@ type StatsSnapshot struct {
 	// CaughtUp says everything the source had at its newest heartbeat is
 	// applied.
 	CaughtUp bool
+	// Retries counts the times the incremental phase started over after a
+	// transient failure (a lost connection, a restarting target);
+	// RetryError is the last such failure.
+	Retries    int64
+	RetryError string
 	// Delay is how far the target is behind the source: 0 when caught up,
 	// else the source's time now (its newest heartbeat's clock, advanced
 	// by the time since it came) minus LastCommitTime.
@@ -60,7 +68,8 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	snap := StatsSnapshot{AppliedRows: s.applied, LastCommitTime: s.lastApplied, Position: s.position}
+	snap := StatsSnapshot{AppliedRows: s.applied, LastCommitTime: s.lastApplied, Position: s.position,
+		Retries: s.retries, RetryError: s.retryErr}
 	if n := len(s.samples); n > 1 {
 		first, last := s.samples[0], s.samples[n-1]
 		if d := now.Sub(first.at).Seconds(); d > 0 {
@@ -78,6 +87,14 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		snap.Delay = max(0, now.Sub(s.lastApplied))
 	}
 	return snap
+}
+
+// Retried records that the phase starts over after err.
+func (s *Stats) Retried(err error) {
+	s.mu.Lock()
+	s.retries++
+	s.retryErr = err.Error()
+	s.mu.Unlock()
 }
 
 // sawItem records the end of an item the stream delivered.

@@ -33,6 +33,11 @@ type IncrementalStatus struct {
 	AppliedRows   int64     `json:"applied_rows"`
 	RowsPerSecond float64   `json:"rows_per_second"`
 	LastCommit    time.Time `json:"last_commit,omitempty"`
+	// Retries counts the times the phase started over after a transient
+	// failure (a lost connection, a restarting server); RetryError is the
+	// last one.
+	Retries    int64  `json:"retries,omitempty"`
+	RetryError string `json:"retry_error,omitempty"`
 }
 
 // TableStatus is one table's full-load progress.
@@ -54,7 +59,8 @@ func (p *Progress) Status() json.RawMessage {
 	if s.Phase == PhaseIncremental {
 		a := p.Apply.Snapshot()
 		s.Incremental = &IncrementalStatus{Position: a.Position.String(), DelaySeconds: a.Delay.Seconds(), CaughtUp: a.CaughtUp,
-			AppliedRows: a.AppliedRows, RowsPerSecond: a.RowsPerSecond, LastCommit: a.LastCommitTime}
+			AppliedRows: a.AppliedRows, RowsPerSecond: a.RowsPerSecond, LastCommit: a.LastCommitTime,
+			Retries: a.Retries, RetryError: a.RetryError}
 	}
 	for _, t := range p.Stats.Tables() {
 		rows := t.Rows.Load()
