@@ -255,7 +255,6 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 		// Not in the job's ddl list: the target keeps its rows. Nothing is
 		// applied, so no barrier: the next boundary's checkpoints are past it.
 		c.lastEnd = it.Pos
-		c.opts.Stats.sawItem(it.Pos)
 		return nil
 	}
 	var targets []*schema.Table
@@ -281,7 +280,6 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 // commits up to the previous item's end, the owner applies it and commits
 // at its end, every worker learns the new boundary.
 func (c *Coordinator) endBarrier(ctx context.Context, it change.Item, fn func(context.Context, connector.Applier) (int, error)) error {
-	defer func() { c.opts.Stats.sawItem(it.Pos) }()
 	at := end(it.Pos)
 	if c.coveredEnd(owner, it.Pos) {
 		c.lastEnd = it.Pos
@@ -290,10 +288,14 @@ func (c *Coordinator) endBarrier(ctx context.Context, it change.Item, fn func(co
 	if err := c.flushAll(ctx, end(c.lastEnd)); err != nil {
 		return err
 	}
+	when := it.At
+	if when.IsZero() {
+		when = c.opts.Stats.nowAtSource()
+	}
+	c.tracker.noteCommit(it.Pos, when) // before the owner's commit can pass it
 	if err := c.exec(ctx, at, fn); err != nil {
 		return err
 	}
 	c.lastEnd = it.Pos
-	c.tracker.noteCommit(it.Pos, it.At)
 	return c.boundaryAll(ctx, at)
 }

@@ -160,6 +160,9 @@ func TestIncrementalColumnChanges(t *testing.T) {
 				"DELETE FROM t WHERE id BETWEEN 10 AND 30",
 			)
 			waitSame(t, h, src, dst, "t")
+			// Idle and caught up: the delay is known and small (the heartbeat's age).
+			waitFor(t, h, "caught up", func() bool { a := h.p.Apply.Snapshot(); return a.CaughtUp && a.DelayKnown })
+			require.Less(t, h.p.Apply.Snapshot().Delay, time.Minute)
 		})
 	}
 }

@@ -35,7 +35,7 @@ func (s *binlogStream) handle(ctx context.Context, ev *replication.BinlogEvent) 
 		return nil
 	case *replication.HeartbeatEvent:
 		if s.grp == nil {
-			s.pending = append(s.pending, change.Item{Kind: change.ItemHeartbeat, Pos: s.boundary, At: time.Now().UTC()})
+			s.pending = append(s.pending, change.Item{Kind: change.ItemHeartbeat, Pos: s.boundary, At: s.sourceNow()})
 		}
 		return nil
 	case *replication.MariadbGTIDEvent:
