@@ -10,6 +10,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/dtsorg/dts/internal/apply"
 	"github.com/dtsorg/dts/internal/phase/fullload"
 	"github.com/dtsorg/dts/internal/runner"
 )
@@ -64,7 +65,7 @@ func (d *display) bars() {
 		if follow == nil && d.progress.Phase() == runner.PhaseIncremental {
 			follow = p.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
 				a := d.progress.Apply.Snapshot()
-				return fmt.Sprintf("incremental  applied %d rows  %.0f rows/s  delay %.1fs  at %s", a.AppliedRows, a.RowsPerSecond, a.Delay.Seconds(), a.Position)
+				return fmt.Sprintf("incremental  applied %d rows  %.0f rows/s  delay %s  at %s", a.AppliedRows, a.RowsPerSecond, delayText(a), a.Position)
 			})))
 		}
 		if follow != nil && final {
@@ -116,8 +117,8 @@ func (d *display) lines() {
 			phase := d.progress.Phase()
 			if phase == runner.PhaseIncremental {
 				a := d.progress.Apply.Snapshot()
-				fmt.Fprintf(d.g.stderr, "progress phase=incremental applied=%d rate=%.0f/s delay=%.1fs position=%s\n",
-					a.AppliedRows, a.RowsPerSecond, a.Delay.Seconds(), a.Position)
+				fmt.Fprintf(d.g.stderr, "progress phase=incremental applied=%d rate=%.0f/s delay=%s position=%s\n",
+					a.AppliedRows, a.RowsPerSecond, delayText(a), a.Position)
 				continue
 			}
 			for _, t := range d.progress.Stats.Tables() {
@@ -186,4 +187,12 @@ func (d *display) summary(ok bool) {
 	if !a.Position.IsZero() {
 		fmt.Fprintf(d.g.stdout, "incremental: %d row changes applied; everything up to %s is on the target\n", a.AppliedRows, a.Position)
 	}
+}
+
+// delayText shows the apply delay, "?" while the run cannot tell it yet.
+func delayText(a apply.StatsSnapshot) string {
+	if !a.DelayKnown {
+		return "?"
+	}
+	return fmt.Sprintf("%.1fs", a.Delay.Seconds())
 }

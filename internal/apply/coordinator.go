@@ -213,6 +213,7 @@ func (c *Coordinator) item(ctx context.Context, it change.Item) error {
 			return c.orderError(it.Txn.Pos, "a transaction begins at %s, before the end of the previous item %s", it.Txn.Pos, c.lastEnd)
 		}
 		c.txn, c.seq = it.Txn, -1
+		c.tracker.noteBegin(c.txnTime(it))
 		return nil
 	case change.ItemRow:
 		if c.txn == nil || it.Row == nil {
@@ -233,7 +234,7 @@ func (c *Coordinator) item(ctx context.Context, it change.Item) error {
 		if c.txn != nil || it.Pos.IsZero() || change.Compare(it.Pos, c.lastEnd) < 0 {
 			return nil
 		}
-		c.opts.Stats.sawHeartbeat(it.At)
+		c.opts.Stats.sawHeartbeat(it.Pos, it.At)
 		c.lastEnd = it.Pos
 		return c.boundaryAll(ctx, end(it.Pos))
 	}
@@ -274,6 +275,9 @@ func (c *Coordinator) commit(ctx context.Context, it change.Item) error {
 	if change.Compare(it.Pos, c.txn.Pos) <= 0 {
 		return c.orderError(it.Pos, "transaction %s commits at %s, not after its start %s", c.txn.ID, it.Pos, c.txn.Pos)
 	}
+	// Recorded before any worker may commit past it: the tracker then
+	// knows the transaction when the acknowledgement passes it.
+	c.tracker.noteCommit(it.Pos, c.txnTime(it))
 	cp := end(it.Pos)
 	for _, w := range c.touchList {
 		if err := c.send(ctx, w, msg{kind: msgBoundary, cp: cp}); err != nil {
@@ -287,14 +291,21 @@ func (c *Coordinator) commit(ctx context.Context, it change.Item) error {
 			return err
 		}
 	}
-	at := it.At
-	if at.IsZero() {
-		at = c.txn.CommitTime
-	}
-	c.tracker.noteCommit(it.Pos, at)
-	c.opts.Stats.sawItem(it.Pos)
 	c.lastEnd, c.txn = it.Pos, nil
 	return nil
+}
+
+// txnTime is the source time of the open transaction as of item it (its
+// Begin or Commit): the commit time when known, else the item's time, else
+// the source's time now.
+func (c *Coordinator) txnTime(it change.Item) time.Time {
+	switch {
+	case c.txn != nil && !c.txn.CommitTime.IsZero():
+		return c.txn.CommitTime
+	case !it.At.IsZero():
+		return it.At
+	}
+	return c.opts.Stats.nowAtSource()
 }
 
 // boundaryAll tells every worker it may commit at cp.

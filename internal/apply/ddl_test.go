@@ -59,7 +59,9 @@ func TestSchemaChanges(t *testing.T) {
 		s.ddl(ddl(job.DDLAlterTable, v2, v3, "ALTER TABLE t DROP COLUMN b"))
 		s.txn(ins(v3, row(4, "four", "c4")))
 		v4 := version(v3, func(t *schema.Table) { t.Columns[1].Name = "aa" })
-		s.ddl(ddl(job.DDLAlterTable, v3, v4, "ALTER TABLE t RENAME COLUMN a TO aa"))
+		rename := ddl(job.DDLAlterTable, v3, v4, "ALTER TABLE t RENAME COLUMN a TO aa")
+		rename.Renames = map[string]string{"a": "aa"}
+		s.ddl(rename)
 		s.txn(upd(v4, row(2, "two", nil), row(2, "TWO", "c2")))
 		v5 := version(v4, func(t *schema.Table) {
 			t.Indexes = append(t.Indexes, schema.Index{Name: "t_c", Columns: []schema.IndexColumn{{Name: "c"}}})
@@ -290,7 +292,9 @@ func TestSchemaChangeReplay(t *testing.T) {
 		})
 		s.ddl(ddl(job.DDLAlterTable, v1, v2, "ADD COLUMN c"))
 		v3 := version(v2, func(t *schema.Table) { t.Columns[1].Name = "a2" })
-		s.ddl(ddl(job.DDLAlterTable, v2, v3, "RENAME COLUMN a TO a2"))
+		rename := ddl(job.DDLAlterTable, v2, v3, "RENAME COLUMN a TO a2")
+		rename.Renames = map[string]string{"a": "a2"}
+		s.ddl(rename)
 		v4 := version(v3, func(t *schema.Table) {
 			t.Columns[1].Type = h.table("x", []tcol{{name: "x", kind: schema.KindVarChar, n: 30}}, nil).Columns[0].Type
 		})

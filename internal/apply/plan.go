@@ -216,6 +216,20 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
+// targetColumn returns the target column a source column is written to.
+func (tp *tablePlan) targetColumn(source string) (string, bool) {
+	j := tp.src.ColumnIndex(source)
+	if j < 0 {
+		return "", false
+	}
+	for i := range tp.at.Columns {
+		if tp.proj == nil && i == j || tp.proj != nil && tp.proj[i] == j {
+			return tp.at.Columns[i], true
+		}
+	}
+	return "", false
+}
+
 // project returns a source row's values for the target columns.
 func (tp *tablePlan) project(row value.Row) value.Row {
 	if tp.proj == nil || row == nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -199,6 +200,9 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 		tddl.Table = newP.at.Table
 		tddl.Schema = newP.at.Table.Schema
 	}
+	if inOld && inNew {
+		tddl.Renames = targetRenames(d.Renames, oldP, newP)
+	}
 	carry := c.opts.CarryDDL(d.Kind)
 	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
 		if carry {
@@ -220,6 +224,25 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 	})
 }
 
+// targetRenames maps a DDL's column renames (source names) to the target
+// columns they write. A column the job does not write has no target name:
+// its rename is not the target's business.
+func targetRenames(renames map[string]string, oldP, newP *tablePlan) map[string]string {
+	var out map[string]string
+	for o, n := range renames {
+		to, okO := oldP.targetColumn(o)
+		tn, okN := newP.targetColumn(n)
+		if !okO || !okN || to == tn {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[to] = tn
+	}
+	return out
+}
+
 // truncate empties the target tables of a Truncate item: a barrier.
 func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 	if c.txn != nil {
@@ -227,6 +250,12 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 	}
 	if change.Compare(it.Pos, c.lastEnd) <= 0 {
 		return c.orderError(it.Pos, "a truncate ends at %s, not after the previous item %s", it.Pos, c.lastEnd)
+	}
+	if !c.opts.CarryDDL(job.DDLTruncateTable) {
+		// Not in the job's ddl list: the target keeps its rows. Nothing is
+		// applied, so no barrier: the next boundary's checkpoints are past it.
+		c.lastEnd = it.Pos
+		return nil
 	}
 	var targets []*schema.Table
 	for _, t := range it.Tables {
@@ -251,7 +280,6 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 // commits up to the previous item's end, the owner applies it and commits
 // at its end, every worker learns the new boundary.
 func (c *Coordinator) endBarrier(ctx context.Context, it change.Item, fn func(context.Context, connector.Applier) (int, error)) error {
-	defer func() { c.opts.Stats.sawItem(it.Pos) }()
 	at := end(it.Pos)
 	if c.coveredEnd(owner, it.Pos) {
 		c.lastEnd = it.Pos
@@ -260,10 +288,14 @@ func (c *Coordinator) endBarrier(ctx context.Context, it change.Item, fn func(co
 	if err := c.flushAll(ctx, end(c.lastEnd)); err != nil {
 		return err
 	}
+	when := it.At
+	if when.IsZero() {
+		when = c.opts.Stats.nowAtSource()
+	}
+	c.tracker.noteCommit(it.Pos, when) // before the owner's commit can pass it
 	if err := c.exec(ctx, at, fn); err != nil {
 		return err
 	}
 	c.lastEnd = it.Pos
-	c.tracker.noteCommit(it.Pos, it.At)
 	return c.boundaryAll(ctx, at)
 }

@@ -17,16 +17,16 @@ type Stats struct {
 	// every worker has applied.
 	lastApplied time.Time
 
-	// seen is the end of the newest item the stream delivered (a commit, a
-	// DDL), its sequence number items.
-	seen  change.Position
-	items int64
-	// The newest heartbeat: the source's clock then (at), ours when it came
-	// (recv), and how many items had come before it.
-	hbAt, hbRecv time.Time
-	hbItems      int64
+	// The delay's inputs (delay.go).
+	clockAt, clockRecv time.Time       // the source's time, and ours when we learnt it
+	oldest             time.Time       // source time of the oldest transaction not applied everywhere; zero: none
+	hbAt               time.Time       // the newest heartbeat's source time
+	hbPos              change.Position // and position
 
 	samples []rateSample // applied rows over time, for the rate
+
+	retries  int64  // times the phase started over after a transient failure
+	retryErr string // the last such failure
 }
 
 type rateSample struct {
@@ -47,12 +47,18 @@ type StatsSnapshot struct {
 	// Position: every change up to it is applied on the target.
 	Position change.Position
 	// CaughtUp says everything the source had at its newest heartbeat is
-	// applied.
+	// applied, and nothing delivered since waits.
 	CaughtUp bool
-	// Delay is how far the target is behind the source: 0 when caught up,
-	// else the source's time now (its newest heartbeat's clock, advanced
-	// by the time since it came) minus LastCommitTime.
-	Delay time.Duration
+	// Retries counts the times the incremental phase started over after a
+	// transient failure (a lost connection, a restarting target);
+	// RetryError is the last such failure.
+	Retries    int64
+	RetryError string
+	// Delay is how far the target is behind the source, by the source's
+	// clock (delay.go); DelayKnown is false until the run learnt anything
+	// to measure it by (Delay is then 0, and means nothing).
+	Delay      time.Duration
+	DelayKnown bool
 }
 
 // Snapshot returns the current stats.
@@ -60,38 +66,24 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	snap := StatsSnapshot{AppliedRows: s.applied, LastCommitTime: s.lastApplied, Position: s.position}
+	snap := StatsSnapshot{AppliedRows: s.applied, LastCommitTime: s.lastApplied, Position: s.position,
+		Retries: s.retries, RetryError: s.retryErr}
 	if n := len(s.samples); n > 1 {
 		first, last := s.samples[0], s.samples[n-1]
 		if d := now.Sub(first.at).Seconds(); d > 0 {
 			snap.RowsPerSecond = float64(last.rows-first.rows) / d
 		}
 	}
-	pending := !s.seen.IsZero() && change.Compare(s.position, s.seen) < 0
-	snap.CaughtUp = !s.hbRecv.IsZero() && s.hbItems == s.items && !pending
-	switch {
-	case snap.CaughtUp:
-	case s.lastApplied.IsZero():
-	case !s.hbRecv.IsZero():
-		snap.Delay = max(0, s.hbAt.Add(now.Sub(s.hbRecv)).Sub(s.lastApplied))
-	default:
-		snap.Delay = max(0, now.Sub(s.lastApplied))
-	}
+	snap.CaughtUp = s.oldest.IsZero() && !s.hbPos.IsZero() && change.Compare(s.position, s.hbPos) >= 0
+	snap.Delay, snap.DelayKnown = s.delay(now)
 	return snap
 }
 
-// sawItem records the end of an item the stream delivered.
-func (s *Stats) sawItem(end change.Position) {
+// Retried records that the phase starts over after err.
+func (s *Stats) Retried(err error) {
 	s.mu.Lock()
-	s.seen = end
-	s.items++
-	s.mu.Unlock()
-}
-
-// sawHeartbeat records a heartbeat.
-func (s *Stats) sawHeartbeat(at time.Time) {
-	s.mu.Lock()
-	s.hbAt, s.hbRecv, s.hbItems = at, time.Now(), s.items
+	s.retries++
+	s.retryErr = err.Error()
 	s.mu.Unlock()
 }
 

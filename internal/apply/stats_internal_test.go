@@ -5,36 +5,103 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dtsorg/dts/internal/change"
+	"github.com/dtsorg/dts/internal/connector"
 )
 
 func lsnPos(n uint64) change.Position { return change.Position{Engine: "postgresql", LSN: n} }
 
-// Delay is measured with the source's clock: the newest heartbeat's time
-// advanced by how long ago it came, minus the newest applied commit time;
-// 0 once everything before the newest heartbeat is applied.
-func TestStatsDelay(t *testing.T) {
+// delayAt is the delay d after the newest heartbeat came.
+func delayAt(s *Stats, d time.Duration) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delay(s.clockRecv.Add(d))
+}
+
+func newTestTracker(s *Stats, workers int) *tracker {
+	resume := make([]connector.Checkpoint, workers)
+	for i := range resume {
+		resume[i] = connector.Checkpoint{Pos: lsnPos(1), Complete: true, Ack: lsnPos(1)}
+	}
+	return newTracker(resume, s, change.Position{}, func() {})
+}
+
+// Delay is measured with the source's clock: the age of the oldest
+// transaction delivered and not applied everywhere, against the source's
+// time (the newest heartbeat's, advanced by the time since it came), however
+// far dts's clock is off.
+func TestDelayBySourceClock(t *testing.T) {
 	s := NewStats()
-	assert.Zero(t, s.Snapshot().Delay)
+	tr := newTestTracker(s, 2)
+	src := time.Now().Add(time.Hour) // the source's clock runs an hour ahead of ours
+
+	tr.noteBegin(src.Add(-30 * time.Second))
+	tr.noteCommit(lsnPos(10), src.Add(-30*time.Second))
+	tr.noteBegin(src.Add(-10 * time.Second))
+	tr.noteCommit(lsnPos(20), src.Add(-10*time.Second))
+	s.sawHeartbeat(lsnPos(20), src)
+	d, ok := delayAt(s, 2*time.Second)
+	require.True(t, ok)
+	assert.Equal(t, 32*time.Second, d, "the oldest waiting transaction is 30 s old at the heartbeat")
 	assert.False(t, s.Snapshot().CaughtUp)
 
-	srcNow := time.Now().Add(time.Hour) // the source's clock runs an hour ahead of ours
-	s.sawItem(lsnPos(10))
-	s.sawItem(lsnPos(20))
-	s.advance(5, lsnPos(10), srcNow.Add(-30*time.Second))
-	s.sawHeartbeat(srcNow)
+	// Both workers apply the first transaction: the second is the oldest.
+	require.NoError(t, tr.done(0, end(lsnPos(10)), 5))
+	require.NoError(t, tr.done(1, end(lsnPos(10)), 0))
+	d, _ = delayAt(s, 2*time.Second)
+	assert.Equal(t, 12*time.Second, d)
+
+	// Everything applied: caught up as of the heartbeat, whose age is the delay.
+	require.NoError(t, tr.done(0, end(lsnPos(20)), 1))
+	require.NoError(t, tr.done(1, end(lsnPos(20)), 1))
 	snap := s.Snapshot()
-	assert.False(t, snap.CaughtUp, "the transaction ending at 20 is not applied")
-	assert.InDelta(t, 30*time.Second, snap.Delay, float64(2*time.Second))
-	assert.EqualValues(t, 5, snap.AppliedRows)
-
-	s.advance(3, lsnPos(20), srcNow.Add(-time.Second))
-	snap = s.Snapshot()
 	assert.True(t, snap.CaughtUp)
-	assert.Zero(t, snap.Delay)
 	assert.Equal(t, lsnPos(20), snap.Position)
+	assert.EqualValues(t, 7, snap.AppliedRows)
+	d, _ = delayAt(s, 300*time.Millisecond)
+	assert.Equal(t, 300*time.Millisecond, d)
+	assert.Less(t, snap.Delay, time.Minute, "dts's clock, an hour behind, does not count")
+}
 
-	s.sawItem(lsnPos(30)) // a new transaction since the heartbeat
-	assert.False(t, s.Snapshot().CaughtUp)
+// A restarted run reports no delay until it learns something, never 0;
+// then the age of its backlog, even before any of it is applied.
+func TestDelayAfterRestart(t *testing.T) {
+	s := NewStats()
+	tr := newTestTracker(s, 1)
+	snap := s.Snapshot()
+	assert.False(t, snap.DelayKnown)
+	assert.False(t, snap.CaughtUp)
+
+	tr.noteBegin(time.Now().Add(-time.Hour)) // a backlog from an hour ago streams in
+	snap = s.Snapshot()
+	require.True(t, snap.DelayKnown)
+	assert.Greater(t, snap.Delay, 59*time.Minute)
+}
+
+// The delay never goes negative: a source clock ahead of ours without a
+// heartbeat to say so makes commit times look like the future.
+func TestDelayNeverNegative(t *testing.T) {
+	s := NewStats()
+	tr := newTestTracker(s, 1)
+	tr.noteBegin(time.Now().Add(time.Hour))
+	snap := s.Snapshot()
+	require.True(t, snap.DelayKnown)
+	assert.Zero(t, snap.Delay)
+}
+
+// A commit the workers acknowledged before it was noted (one worker, a
+// barrier it committed itself) is applied, not waiting forever.
+func TestCommitNotedAfterItsAck(t *testing.T) {
+	s := NewStats()
+	tr := newTestTracker(s, 1)
+	require.NoError(t, tr.done(0, end(lsnPos(10)), 0))
+	at := time.Now().Add(-time.Minute)
+	tr.noteCommit(lsnPos(10), at)
+	s.sawHeartbeat(lsnPos(10), time.Now())
+	snap := s.Snapshot()
+	assert.True(t, snap.CaughtUp)
+	assert.Equal(t, at, snap.LastCommitTime)
+	assert.Less(t, snap.Delay, time.Minute)
 }

@@ -20,8 +20,11 @@ type tracker struct {
 	stream    connector.ChangeStream
 	stats     *Stats
 	// commits are the (end, commit time) of transactions not yet applied
-	// by every worker, oldest first: the stats' last commit time.
+	// by every worker, oldest first: the stats' last commit time and delay.
 	commits []commitMark
+	// open is the source time of the transaction the stream is delivering
+	// (zero between transactions).
+	open    time.Time
 	stopAt  change.Position
 	stop    func() // called once everything up to stopAt is applied
 	stopped bool
@@ -49,12 +52,37 @@ func (t *tracker) minAck() change.Position {
 	return m
 }
 
-// noteCommit records a transaction's end and commit time as the stream
-// delivers it.
+// noteBegin records that a transaction of source time at is being
+// delivered.
+func (t *tracker) noteBegin(at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.open = at
+	t.publish()
+}
+
+// noteCommit records a transaction's (or a barrier item's) end and commit
+// time as the stream delivers it.
 func (t *tracker) noteCommit(end change.Position, at time.Time) {
 	t.mu.Lock()
-	t.commits = append(t.commits, commitMark{end, at})
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	t.open = time.Time{}
+	if !t.acked.IsZero() && change.Compare(end, t.acked) <= 0 { // applied everywhere already
+		t.stats.advance(0, change.Position{}, at)
+	} else {
+		t.commits = append(t.commits, commitMark{end, at})
+	}
+	t.publish()
+}
+
+// publish tells the stats the source time of the oldest transaction not
+// applied everywhere.
+func (t *tracker) publish() {
+	oldest := t.open
+	if len(t.commits) > 0 {
+		oldest = t.commits[0].at
+	}
+	t.stats.setOldest(oldest)
 }
 
 // done records worker w's commit of cp with rows changes, acknowledges the
@@ -82,6 +110,7 @@ func (t *tracker) done(w int, cp connector.Checkpoint, rows int) error {
 			n++
 		}
 		t.commits = append(t.commits[:0], t.commits[n:]...)
+		t.publish()
 	}
 	t.stats.advance(int64(rows), t.acked, at)
 	if !t.stopped && !t.stopAt.IsZero() && change.Compare(t.acked, t.stopAt) >= 0 {

@@ -37,9 +37,10 @@ import (
 //     to the same *schema.Table (the coordinator caches per pointer).
 //   - A DDL's Table is the whole structure after the change (columns, keys
 //     and indexes): a source that does not learn indexes from its log
-//     copies them from Old. A column renamed keeps its ordinal position
-//     (MySQL CHANGE/RENAME COLUMN, PostgreSQL's attnum): ApplySchemaChange
-//     reads a changed name at one position as a rename.
+//     copies them from Old. Renamed columns are in Renames, as the source
+//     stated them (MySQL CHANGE/RENAME COLUMN, PostgreSQL's attnum):
+//     ApplySchemaChange renames exactly those; any other column of Old
+//     missing from Table was dropped, whatever takes its position.
 
 // Codes of the apply machinery.
 const (
@@ -110,7 +111,8 @@ type Applier interface {
 	Apply(ctx context.Context, b *ApplyBatch) error
 	// ApplySchemaChange carries a schema change to the target: ddl's Old and
 	// Table are target structures (already mapped: names and types of the
-	// target), Kind one of the job's ddl kinds. PostgreSQL runs it in the
+	// target), Renames the target columns renamed, Kind one of the job's
+	// ddl kinds. PostgreSQL runs it in the
 	// open transaction, so it commits with the checkpoint. MySQL runs DDL
 	// outside transactions: call it with no change pending (right after
 	// Commit); the DDL commits by itself, and a replay finds it done on the

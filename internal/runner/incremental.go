@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dtsorg/dts/internal/apply"
 	"github.com/dtsorg/dts/internal/change"
@@ -37,11 +38,59 @@ func logJob(jobID string, spec *job.Spec, tables []*fullload.Table) connector.Lo
 	return lj
 }
 
+// Backoff between attempts to follow again after a transient failure.
+const (
+	retryFirst = 250 * time.Millisecond
+	retryMax   = 30 * time.Second
+)
+
 // follow runs the incremental phase until ctx ends or an error stops it:
 // the log from where the full load's snapshot (or start_position) left off,
 // applied with checkpoints in the target. Every restart resumes from the
 // checkpoints; nothing is lost or applied twice.
+//
+// A transient failure (a target or source restarting, a connection lost, a
+// deadlock: connector.IsTransient) tears the attempt down - the stream, the
+// coordinator, its connections and open transactions - and follows again
+// from the target's checkpoints after a backoff (250 ms doubling to 30 s,
+// back to 250 ms once an attempt applied something). The checkpoints make
+// the retry exactly-once, as for a restarted job. Any other error stops the
+// job.
 func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
+	lj connector.LogJob, tables []*fullload.Table, progress *Progress, log *slog.Logger) error {
+	var classifiers []connector.TransientClassifier
+	for _, c := range []any{sink, src} {
+		if tc, ok := c.(connector.TransientClassifier); ok {
+			classifiers = append(classifiers, tc)
+		}
+	}
+	delay := retryFirst
+	for attempt := 1; ; attempt++ {
+		before := progress.Apply.Snapshot().Position
+		err := r.followOnce(ctx, jobID, spec, src, sink, lj, tables, progress, log)
+		if err == nil || ctx.Err() != nil || !connector.IsTransient(err, classifiers...) {
+			return err
+		}
+		if change.Compare(progress.Apply.Snapshot().Position, before) > 0 {
+			delay = retryFirst
+		}
+		progress.Apply.Retried(err)
+		log.WarnContext(ctx, "incremental sync lost a connection; following again from the target's checkpoints",
+			"err", err.Error(), "attempt", attempt, "in", delay.String())
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, retryMax)
+	}
+}
+
+// followOnce is one attempt of follow: a coordinator and a stream from the
+// target's checkpoints, until an error or ctx ends.
+func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
 	lj connector.LogJob, tables []*fullload.Table, progress *Progress, log *slog.Logger) error {
 	start, safeUntil, err := r.startPosition(ctx, jobID, spec, src, sink, lj)
 	if err != nil {

@@ -26,13 +26,20 @@ type Status struct {
 type IncrementalStatus struct {
 	// Position: every change up to it is applied on the target.
 	Position string `json:"position"`
-	// DelaySeconds is how far the target is behind the source (0 when it
-	// has applied everything the source had at its newest heartbeat).
-	DelaySeconds  float64   `json:"delay_seconds"`
+	// DelaySeconds is how far the target is behind the source, by the
+	// source's clock: the age of the oldest change not applied yet, or the
+	// time since the newest heartbeat (or applied commit) when none waits.
+	// null until the run knows (just restarted, nothing delivered yet).
+	DelaySeconds  *float64  `json:"delay_seconds"`
 	CaughtUp      bool      `json:"caught_up"`
 	AppliedRows   int64     `json:"applied_rows"`
 	RowsPerSecond float64   `json:"rows_per_second"`
 	LastCommit    time.Time `json:"last_commit,omitempty"`
+	// Retries counts the times the phase started over after a transient
+	// failure (a lost connection, a restarting server); RetryError is the
+	// last one.
+	Retries    int64  `json:"retries,omitempty"`
+	RetryError string `json:"retry_error,omitempty"`
 }
 
 // TableStatus is one table's full-load progress.
@@ -53,8 +60,13 @@ func (p *Progress) Status() json.RawMessage {
 	}
 	if s.Phase == PhaseIncremental {
 		a := p.Apply.Snapshot()
-		s.Incremental = &IncrementalStatus{Position: a.Position.String(), DelaySeconds: a.Delay.Seconds(), CaughtUp: a.CaughtUp,
-			AppliedRows: a.AppliedRows, RowsPerSecond: a.RowsPerSecond, LastCommit: a.LastCommitTime}
+		s.Incremental = &IncrementalStatus{Position: a.Position.String(), CaughtUp: a.CaughtUp,
+			AppliedRows: a.AppliedRows, RowsPerSecond: a.RowsPerSecond, LastCommit: a.LastCommitTime,
+			Retries: a.Retries, RetryError: a.RetryError}
+		if a.DelayKnown {
+			d := a.Delay.Seconds()
+			s.Incremental.DelaySeconds = &d
+		}
 	}
 	for _, t := range p.Stats.Tables() {
 		rows := t.Rows.Load()

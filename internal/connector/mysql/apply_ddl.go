@@ -158,18 +158,18 @@ func (a *applier) readShape(ctx context.Context, t *schema.Table) (*targetShape,
 	return sh, rows.Err()
 }
 
-// columnRenames reads renames from two versions of a table: a column whose
-// name changed at the same ordinal position, neither name being in the
-// other version (see connector.ApplySink's notes on DDL).
-func columnRenames(old, t *schema.Table) map[string]string {
-	renames := map[string]string{}
-	for i := 0; i < len(old.Columns) && i < len(t.Columns); i++ {
-		o, n := old.Columns[i].Name, t.Columns[i].Name
-		if o != n && t.ColumnIndex(o) < 0 && old.ColumnIndex(n) < 0 {
-			renames[o] = n
+// statedRenames returns the column renames of ddl (old name → new name,
+// as the source stated them), each checked against the two structures. A
+// column of old missing from t and not renamed was dropped: renames are
+// never guessed from positions, where a dropped column and one added in its
+// place look alike.
+func statedRenames(ddl *change.DDL, old, t *schema.Table) (map[string]string, error) {
+	for o, n := range ddl.Renames {
+		if old.ColumnIndex(o) < 0 || t.ColumnIndex(n) < 0 {
+			return nil, unsupportedDDL(ddl, fmt.Sprintf("it renames column %s to %s, but the table had no %s or has no %s after it", o, n, o, n))
 		}
 	}
-	return renames
+	return ddl.Renames, nil
 }
 
 // alterTable brings the target from old to t with one ALTER TABLE of the
@@ -180,10 +180,9 @@ func (a *applier) alterTable(ctx context.Context, ddl *change.DDL, old, t *schem
 		return err
 	}
 	has := func(name string) bool { return sh.columns[strings.ToLower(name)] }
-	renames := columnRenames(old, t)
-	renamedTo := map[string]bool{}
-	for _, n := range renames {
-		renamedTo[n] = true
+	renames, err := statedRenames(ddl, old, t)
+	if err != nil {
+		return err
 	}
 	var ops []string
 	for _, c := range old.Columns {
@@ -233,6 +232,8 @@ func (a *applier) alterTable(ctx context.Context, ddl *change.DDL, old, t *schem
 		switch {
 		case from != c.Name: // a rename
 			switch {
+			case strings.EqualFold(from, c.Name): // only the case: MySQL finds the column either way
+				ops = append(ops, "CHANGE COLUMN "+quoteIdent(from)+" "+def+place)
 			case has(from) && !has(c.Name):
 				ops = append(ops, "CHANGE COLUMN "+quoteIdent(from)+" "+def+place)
 			case has(c.Name) && !has(from): // done already

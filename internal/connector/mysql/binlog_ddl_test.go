@@ -132,6 +132,7 @@ func checkDDLSequence(e *env) {
 	require.Equal(t, []string{"b", "a", "c"}, ec.Type.Values)
 	row(change.OpInsert, map[string]string{"f": "x", "id": "6", "e": "c", "c": "NULL", "a": "six", "n": "6"})
 	d = ddl(job.DDLAlterTable, "t", "f", "id", "e", "c2", "a2", "n")
+	require.Equal(t, map[string]string{"a": "a2", "c": "c2"}, d.Renames)
 	a2, _ := d.Table.Column("a2")
 	require.Equal(t, "latin1", a2.Charset)
 	row(change.OpInsert, map[string]string{"f": "z", "id": "7", "e": "a", "c2": "999.99", "a2": "sept é", "n": "7"})

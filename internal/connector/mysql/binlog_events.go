@@ -35,7 +35,7 @@ func (s *binlogStream) handle(ctx context.Context, ev *replication.BinlogEvent) 
 		return nil
 	case *replication.HeartbeatEvent:
 		if s.grp == nil {
-			s.pending = append(s.pending, change.Item{Kind: change.ItemHeartbeat, Pos: s.boundary, At: time.Now().UTC()})
+			s.pending = append(s.pending, change.Item{Kind: change.ItemHeartbeat, Pos: s.boundary, At: s.sourceNow()})
 		}
 		return nil
 	case *replication.MariadbGTIDEvent:
@@ -265,7 +265,7 @@ func ddlItem(eff ddlEffect, q string, pos change.Position, at time.Time) change.
 		t = eff.old
 	}
 	return change.Item{Kind: change.ItemDDL, Pos: pos, At: at,
-		DDL: &change.DDL{Kind: eff.kind, Schema: t.Schema, Statement: q, Table: eff.table, Old: eff.old}}
+		DDL: &change.DDL{Kind: eff.kind, Schema: t.Schema, Statement: q, Table: eff.table, Old: eff.old, Renames: eff.renames}}
 }
 
 // sqlModeOf reads the sql_mode a QUERY event's statement ran with (0 when

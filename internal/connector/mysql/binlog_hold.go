@@ -209,10 +209,18 @@ func (s *binlogStream) release() error {
 		if kind == "" || kind == job.DDLTruncateTable || kind == job.DDLDropTable {
 			kind = job.DDLAlterTable
 		}
+		eff := ddlEffect{kind: kind, old: old, table: lt}
 		if old == nil {
-			kind = job.DDLCreateTable
+			eff.kind = job.DDLCreateTable
+		} else {
+			var ok bool
+			if eff.renames, ok = renamesInText(h.stmt, old, lt); !ok {
+				return errAt(CodeUnsupportedDDL, h.pos, "DDL statement %q renames columns of %s in a way dts cannot establish from its text "+
+					"(columns trade names within the statement)", clipText(h.stmt, 300), lt).
+					WithFix("apply the change on the target by hand and " + resnapshotFix)
+			}
 		}
-		s.pending = append(s.pending, ddlItem(ddlEffect{kind: kind, old: old, table: lt}, h.stmt, h.pos, h.at))
+		s.pending = append(s.pending, ddlItem(eff, h.stmt, h.pos, h.at))
 	}
 	s.queue = append(h.events, s.queue...)
 	return nil

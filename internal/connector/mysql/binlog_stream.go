@@ -80,6 +80,7 @@ type binlogStream struct {
 	replay *replay // after a reconnect: the transaction to continue
 
 	lastItem time.Time
+	clock    time.Duration // the source clock's offset from ours (binlog_clock.go)
 	err      error // terminal
 	failures int   // consecutive non-network failures
 }
@@ -227,6 +228,11 @@ func (s *binlogStream) connect(ctx context.Context) error {
 	cfg, err := s.src.syncerConfig(ctx, s.serverID)
 	if err != nil {
 		return err
+	}
+	if off, err := s.src.clockOffset(ctx); err == nil {
+		s.clock = off
+	} else {
+		s.log.Warn("heartbeats are timed with dts's clock", "err", scrubbed(err, s.src))
 	}
 	syncer := replication.NewBinlogSyncer(cfg)
 	var streamer *replication.BinlogStreamer

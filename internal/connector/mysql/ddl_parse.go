@@ -30,7 +30,8 @@ type ddlEffect struct {
 	kind     string // job.DDLCreateTable...
 	truncate bool   // TRUNCATE TABLE (a Truncate item, not a DDL)
 	old      *schema.Table
-	table    *schema.Table // nil when dropped
+	table    *schema.Table     // nil when dropped
+	renames  map[string]string // columns renamed by the statement (ddl_renames.go)
 }
 
 // ddlOutcome is the result of one statement.
@@ -532,6 +533,7 @@ func (h *schemaHistory) alterTable(n *ast.AlterTableStmt, db string) (ddlOutcome
 	slices.SortStableFunc(specs, func(a, b *ast.AlterTableSpec) int {
 		return boolInt(b.Tp == ast.AlterTableOption) - boolInt(a.Tp == ast.AlterTableOption)
 	})
+	names := newColumnNames(old)
 	for _, spec := range specs {
 		err := h.alterSpec(t, spec, db)
 		var reread rereadError
@@ -545,6 +547,7 @@ func (h *schemaHistory) alterTable(n *ast.AlterTableStmt, db string) (ddlOutcome
 		if spec.Tp == ast.AlterTableRenameTable {
 			renamed = true
 		}
+		names.apply(spec)
 	}
 	h.addFKIndexes(t)
 	if renamed && len(n.Specs) == 1 {
@@ -556,7 +559,7 @@ func (h *schemaHistory) alterTable(n *ast.AlterTableStmt, db string) (ddlOutcome
 		h.put(old)
 		return out, nil // nothing dts models changed (ENGINE=, FORCE, IF NOT EXISTS of what exists...)
 	}
-	out.effects = append(out.effects, ddlEffect{kind: kind, old: old, table: t})
+	out.effects = append(out.effects, ddlEffect{kind: kind, old: old, table: t, renames: names.renames()})
 	return out, nil
 }
 

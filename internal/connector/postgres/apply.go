@@ -39,15 +39,26 @@ type applier struct {
 	broken bool
 
 	queue       *pgx.Batch
-	checks      []resultCheck // one per queued statement
+	checks      []queued // one per queued statement
 	queuedRows  int
 	queuedBytes int
 
 	plans map[*connector.ApplyTable]*applyPlan
+	// versions is the table version each target table was last written
+	// with (see plan).
+	versions map[string]*connector.ApplyTable
 }
 
 // resultCheck reads one queued statement's result.
 type resultCheck func(br pgx.BatchResults) error
+
+// queued is a statement in the pipeline: the table it writes (for
+// messages: the server names no table when a parameter does not fit its
+// column's type) and how its result is read.
+type queued struct {
+	table string
+	check resultCheck
+}
 
 // Queue bounds: a pipeline goes out when it holds this many rows or bytes.
 const (
@@ -77,7 +88,7 @@ func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers in
 		return nil, wrapErr(err, "apply worker %d: check session settings", worker)
 	}
 	return &applier{s: s, jobID: jobID, worker: worker, workers: workers, conn: conn,
-		queue: &pgx.Batch{}, plans: map[*connector.ApplyTable]*applyPlan{}}, nil
+		queue: &pgx.Batch{}, plans: map[*connector.ApplyTable]*applyPlan{}, versions: map[string]*connector.ApplyTable{}}, nil
 }
 
 var errBroken = errors.New("apply: the transaction failed earlier: roll it back first")
@@ -106,11 +117,11 @@ func (a *applier) fail(err error) error {
 	return err
 }
 
-// enqueue adds a statement to the pipeline; it goes out once the pipeline
-// is full.
-func (a *applier) enqueue(ctx context.Context, q string, args []any, rows, bytes int, check resultCheck) error {
+// enqueue adds a statement that writes table to the pipeline; it goes out
+// once the pipeline is full.
+func (a *applier) enqueue(ctx context.Context, table, q string, args []any, rows, bytes int, check resultCheck) error {
 	a.queue.Queue(q, args...)
-	a.checks = append(a.checks, check)
+	a.checks = append(a.checks, queued{table: table, check: check})
 	a.queuedRows += rows
 	a.queuedBytes += bytes
 	if a.queuedRows >= maxQueuedRows || a.queuedBytes >= maxQueuedBytes {
@@ -127,9 +138,10 @@ func (a *applier) flush(ctx context.Context) error {
 	}
 	br := a.tx.SendBatch(ctx, a.queue)
 	var first error
-	for _, check := range a.checks {
-		if err := check(br); err != nil {
-			first = err
+	table := ""
+	for _, q := range a.checks {
+		if err := q.check(br); err != nil {
+			first, table = err, q.table
 			break
 		}
 	}
@@ -141,25 +153,36 @@ func (a *applier) flush(ctx context.Context) error {
 	a.checks = a.checks[:0]
 	a.queuedRows, a.queuedBytes = 0, 0
 	if first != nil {
-		return a.fail(a.explain(first))
+		return a.fail(a.explain(first, table))
 	}
 	return nil
 }
 
-// explain turns a server error into a coded one where a user can act.
-func (a *applier) explain(err error) error {
+// explain turns a server error of a statement writing table into a coded
+// one where a user can act.
+func (a *applier) explain(err error, table string) error {
 	var coded *errs.Error
 	if errors.As(err, &coded) {
 		return err
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
+		if pgErr.TableName != "" {
+			table = qualified(pgErr.SchemaName, pgErr.TableName)
+		}
 		switch {
 		case pgErr.Code == "23505": // unique_violation
-			return divergence(qualified(pgErr.SchemaName, pgErr.TableName), "a row's key is taken: %s", pgErr.Detail)
+			return divergence(table, "a row's key is taken: %s", pgErr.Detail)
 		case strings.HasPrefix(pgErr.Code, "22") || pgErr.Code == "23502" || pgErr.Code == "23514": // data exception, not null, check
-			return errs.New(CodeUnsupportedValue, "the target refused a value of table %s: %s (%s)",
-				qualified(pgErr.SchemaName, pgErr.TableName), pgErr.Message, pgErr.Detail).
+			what := "table " + table
+			if pgErr.ColumnName != "" {
+				what += " column " + pgErr.ColumnName
+			}
+			msg := pgErr.Message
+			if pgErr.Detail != "" {
+				msg += " (" + pgErr.Detail + ")"
+			}
+			return errs.New(CodeUnsupportedValue, "the target refused a value of %s: %s", what, msg).
 				WithFix("change the target column's type, or leave the column or table out of the job")
 		}
 	}
@@ -193,7 +216,7 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 		}
 		return nil
 	}
-	err := a.enqueue(ctx, checkpointSQL, args, 0, 0, func(br pgx.BatchResults) error {
+	err := a.enqueue(ctx, "dts_meta.checkpoints", checkpointSQL, args, 0, 0, func(br pgx.BatchResults) error {
 		_, err := br.Exec()
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -175,18 +176,65 @@ func (a *applier) renameTable(ctx context.Context, old, t *schema.Table) error {
 	return nil
 }
 
-// columnRenames reads renames from two versions of a table: a column whose
-// name changed at the same ordinal position, neither name being in the
-// other version (see connector.ApplySink's notes on DDL).
-func columnRenames(old, t *schema.Table) map[string]string {
-	renames := map[string]string{}
-	for i := 0; i < len(old.Columns) && i < len(t.Columns); i++ {
-		o, n := old.Columns[i].Name, t.Columns[i].Name
-		if o != n && t.ColumnIndex(o) < 0 && old.ColumnIndex(n) < 0 {
-			renames[o] = n
+// statedRenames returns the column renames of ddl (old name → new name,
+// as the source stated them), each checked against the two structures. A
+// column of old missing from t and not renamed was dropped: renames are
+// never guessed from positions, where a dropped column and one added in its
+// place look alike.
+func statedRenames(ddl *change.DDL, old, t *schema.Table) (map[string]string, error) {
+	for o, n := range ddl.Renames {
+		if old.ColumnIndex(o) < 0 || t.ColumnIndex(n) < 0 {
+			return nil, unsupportedDDL(ddl, fmt.Sprintf("it renames column %s to %s, but the table had no %s or has no %s after it", o, n, o, n))
 		}
 	}
-	return renames
+	return ddl.Renames, nil
+}
+
+// renameColumns renames the target's columns, in an order that frees each
+// new name before it is taken (RENAME b TO c before RENAME a TO b); names
+// that trade places go through a temporary name. cols is the target's
+// column set, kept up to date. A rename whose new name is there and old
+// name gone was done already (by hand).
+func (a *applier) renameColumns(ctx context.Context, ddl *change.DDL, name string, renames map[string]string, cols map[string]bool) error {
+	pending := maps.Clone(renames)
+	for tmp := 0; len(pending) > 0; {
+		progress := false
+		for _, o := range slices.Sorted(maps.Keys(pending)) {
+			n := pending[o]
+			switch {
+			case cols[o] && !cols[n]:
+				if err := a.run(ctx, "ALTER TABLE "+name+" RENAME COLUMN "+quoteIdent(o)+" TO "+quoteIdent(n)); err != nil {
+					return err
+				}
+				cols[n], cols[o] = true, false
+			case cols[n] && !cols[o]: // done already
+			case cols[o] && cols[n] && pending[n] != "": // n is renamed away too: after that
+				continue
+			default:
+				return unsupportedDDL(ddl, fmt.Sprintf("cannot rename column %s to %s: the target table has both or neither", o, n))
+			}
+			delete(pending, o)
+			progress = true
+		}
+		if progress {
+			continue
+		}
+		// Every rename left waits for another: a cycle (a ↔ b). Move one
+		// column aside.
+		o := slices.Sorted(maps.Keys(pending))[0]
+		aside := ""
+		for aside == "" || cols[aside] {
+			tmp++
+			aside = fmt.Sprintf("_dts_rename_%d", tmp)
+		}
+		if err := a.run(ctx, "ALTER TABLE "+name+" RENAME COLUMN "+quoteIdent(o)+" TO "+quoteIdent(aside)); err != nil {
+			return err
+		}
+		cols[aside], cols[o] = true, false
+		pending[aside] = pending[o]
+		delete(pending, o)
+	}
+	return nil
 }
 
 // alterTable brings the target table from old to t.
@@ -201,18 +249,12 @@ func (a *applier) alterTable(ctx context.Context, ddl *change.DDL, old, t *schem
 	if _, err := pgx.ForEachRow(rows, []any{&col}, func() error { cols[col] = true; return nil }); err != nil {
 		return err
 	}
-	renames := columnRenames(old, t)
-	for o, n := range renames {
-		switch {
-		case cols[o] && !cols[n]:
-			if err := a.run(ctx, "ALTER TABLE "+name+" RENAME COLUMN "+quoteIdent(o)+" TO "+quoteIdent(n)); err != nil {
-				return err
-			}
-			cols[n], cols[o] = true, false
-		case cols[n] && !cols[o]: // done already
-		default:
-			return unsupportedDDL(ddl, fmt.Sprintf("cannot rename column %s to %s: the target table has both or neither", o, n))
-		}
+	renames, err := statedRenames(ddl, old, t)
+	if err != nil {
+		return err
+	}
+	if err := a.renameColumns(ctx, ddl, name, renames, cols); err != nil {
+		return err
 	}
 	var ops []string
 	for _, c := range old.Columns {

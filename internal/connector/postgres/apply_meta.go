@@ -82,7 +82,7 @@ func (a *applier) SaveSchema(ctx context.Context, sourceTable string, pos change
 	if err != nil {
 		return a.fail(err)
 	}
-	return a.enqueue(ctx, historySQL, args, 0, 0, func(br pgx.BatchResults) error {
+	return a.enqueue(ctx, "dts_meta.schema_history", historySQL, args, 0, 0, func(br pgx.BatchResults) error {
 		_, err := br.Exec()
 		return wrapErr(err, "record the structure of %s in dts_meta.schema_history", sourceTable)
 	})

@@ -68,9 +68,12 @@ type applyMatch struct {
 	enc  encoder
 }
 
-func (a *applier) plan(at *connector.ApplyTable) (*applyPlan, error) {
+func (a *applier) plan(ctx context.Context, at *connector.ApplyTable) (*applyPlan, error) {
 	if p, ok := a.plans[at]; ok {
 		return p, nil
+	}
+	if err := a.newVersion(ctx, at); err != nil {
+		return nil, err
 	}
 	t := at.Table
 	if len(at.SourceTypes) != len(at.Columns) {
@@ -157,6 +160,35 @@ func (a *applier) plan(at *connector.ApplyTable) (*applyPlan, error) {
 	return p, nil
 }
 
+// newVersion forgets the connection's prepared statements when at is a new
+// version of a table the applier wrote before (a schema change came
+// between). A statement prepared for the old version keeps the parameter
+// types the server inferred then: the same INSERT text would still send an
+// int4 parameter to a column now numeric, and refuse values only the new
+// type holds. Schema changes are rare; every statement is prepared again.
+func (a *applier) newVersion(ctx context.Context, at *connector.ApplyTable) error {
+	name := at.Table.Schema + "\x00" + at.Table.Name
+	prev, seen := a.versions[name]
+	if seen && prev == at {
+		return nil
+	}
+	forget := seen
+	if len(a.versions) >= maxApplyPlans*4 { // the versions of tables no longer written: drop them all, and what they prepared
+		clear(a.versions)
+		forget = true
+	}
+	a.versions[name] = at
+	if !forget {
+		return nil
+	}
+	// Nothing is in flight: statements queued but not sent are prepared
+	// when they go out.
+	if err := a.conn.Conn().DeallocateAll(ctx); err != nil {
+		return wrapErr(err, "apply worker %d: forget the statements prepared for %s", a.worker, at.Table)
+	}
+	return nil
+}
+
 // matchFor compares column c exactly: in its own type where equality is
 // identity, as text where the type's equality is looser ('1 day' = '24
 // hours', 1.0 = 1.00) or missing (json), with collation "C" for text.
@@ -191,12 +223,12 @@ func sameColumns(ix schema.Index, key []string) bool {
 
 // Apply queues one batch's statements (see the table at the top of the file).
 func (a *applier) Apply(ctx context.Context, b *connector.ApplyBatch) error {
-	p, err := a.plan(b.Table)
-	if err != nil {
-		return a.fail(err)
-	}
 	if err := a.begin(ctx); err != nil {
 		return err
+	}
+	p, err := a.plan(ctx, b.Table)
+	if err != nil {
+		return a.fail(err)
 	}
 	switch b.Op {
 	case connector.ApplyInsert:
@@ -283,7 +315,7 @@ func (a *applier) upsert(ctx context.Context, p *applyPlan, rows []value.Row, on
 			b.WriteString(" RETURNING xmax = 0, " + p.returnKey)
 			check = func(br pgx.BatchResults) error { return p.checkUpserts(br) }
 		}
-		if err := a.enqueue(ctx, b.String(), args, n, bytes, check); err != nil {
+		if err := a.enqueue(ctx, p.name, b.String(), args, n, bytes, check); err != nil {
 			return err
 		}
 	}
@@ -439,7 +471,7 @@ func (a *applier) updateOne(ctx context.Context, p *applyPlan, key, row value.Ro
 	b.WriteString(" WHERE " + where)
 	// The closure runs after Apply returned: it keeps key (the row's own
 	// values), never the caller's slices.
-	return a.enqueue(ctx, b.String(), args, 1, bytes, func(br pgx.BatchResults) error {
+	return a.enqueue(ctx, p.name, b.String(), args, 1, bytes, func(br pgx.BatchResults) error {
 		ct, err := br.Exec()
 		if err != nil {
 			return err
@@ -513,7 +545,7 @@ func (a *applier) delete(ctx context.Context, p *applyPlan, keys []value.Row, sa
 			if err != nil {
 				return err
 			}
-			err = a.enqueue(ctx, "DELETE FROM "+p.qtable+" WHERE "+where, args, 1, k.Size(), func(br pgx.BatchResults) error {
+			err = a.enqueue(ctx, p.name, "DELETE FROM "+p.qtable+" WHERE "+where, args, 1, k.Size(), func(br pgx.BatchResults) error {
 				ct, err := br.Exec()
 				if err != nil {
 					return err
@@ -597,7 +629,7 @@ func (a *applier) deleteWhere(ctx context.Context, p *applyPlan, pos []int, keys
 			b.WriteString(" RETURNING " + strings.Join(ret, ", "))
 			check = func(br pgx.BatchResults) error { return p.checkDeleted(br, n, want) }
 		}
-		if err := a.enqueue(ctx, b.String(), args, n, bytes, check); err != nil {
+		if err := a.enqueue(ctx, p.name, b.String(), args, n, bytes, check); err != nil {
 			return err
 		}
 	}
