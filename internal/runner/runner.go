@@ -137,6 +137,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 			return err
 		}
 		lj = logJob(jobID, spec, tables)
+		lj.Resumed = len(state.Runs) > 0
 	}
 	if phases.Structure {
 		progress.set(PhaseStructure)

@@ -306,6 +306,7 @@ func TestLogicalResumedSnapshot(t *testing.T) {
 	v := newLogEnv(t, []string{"t"}, `CREATE TABLE t (id integer PRIMARY KEY)`)
 	first := v.openLog(t, 1).Position()
 	v.exec(t, `INSERT INTO t VALUES (1)`)
+	v.lj.Resumed = true // the job recorded the first run
 	again := v.openLog(t, 2)
 	assert.Greater(t, again.Position().LSN, first.LSN)
 	assert.Equal(t, first.LSN, v.slot(t).confirmed(), "the slot keeps the first run's position")
