@@ -144,7 +144,9 @@ func TestLogicalSlotInvalidated(t *testing.T) {
 	_, err := v.src.Follow(t.Context(), v.lj, pos, v.tables(t))
 	require.Error(t, err)
 	assert.Equal(t, CodeSlotInvalidated, errs.CodeOf(err), "%v", err)
-	_, err = v.src.OpenLogSnapshot(t.Context(), v.lj, 1)
+	resumed := v.lj
+	resumed.Resumed = true // the job recorded its first run
+	_, err = v.src.OpenLogSnapshot(t.Context(), resumed, 1)
 	assert.Equal(t, CodeSlotInvalidated, errs.CodeOf(err), "a resumed full load does not recreate it either: %v", err)
 	assert.NotNil(t, v.slot(t))
 }
