@@ -52,6 +52,11 @@ type Options struct {
 	// ddl list); nil carries every kind. A DDL not carried still updates
 	// the schema history.
 	CarryDDL func(kind string) bool
+	// SkipDDL is the end position of a DDL item the user chose to skip
+	// (the skip_ddl action, after the target could not take it): it is
+	// recorded like a DDL not carried (schema history, checkpoint), nothing
+	// runs on the target. Zero: none.
+	SkipDDL change.Position
 
 	// BatchRows: a worker commits once its open transaction holds this many
 	// changes (at a source transaction boundary). Default 5,000.

@@ -184,13 +184,15 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 		c.lastEnd = it.Pos
 		return nil
 	}
-	if d.Old != nil && d.Table != nil && inOld != inNew {
+	skip := !c.opts.SkipDDL.IsZero() && change.Compare(it.Pos, c.opts.SkipDDL) == 0
+	if d.Old != nil && d.Table != nil && inOld != inNew && !skip {
 		what := "out of"
 		if inNew {
 			what = "into"
 		}
 		return errs.New(connector.CodeUnsupportedDDL, "schema change %q at %s moves table %s %s the job's selection", d.Statement, it.Pos, d.Old, what).
-			WithFix("change the job's selection so that both names are in it or out of it, and reload the table")
+			WithFix("change the job's selection so that both names are in it or out of it, and reload the table").
+			WithDetail("position", it.Pos.String()).WithDetail("statement", d.Statement)
 	}
 	tddl := &change.DDL{Kind: d.Kind, Schema: d.Schema, Statement: d.Statement}
 	if inOld {
@@ -203,10 +205,16 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 	if inOld && inNew {
 		tddl.Renames = targetRenames(d.Renames, oldP, newP)
 	}
-	carry := c.opts.CarryDDL(d.Kind)
+	carry := c.opts.CarryDDL(d.Kind) && !skip
+	if skip {
+		c.log.WarnContext(ctx, "schema change skipped as the user asked: recorded as applied, not run on the target", "position", it.Pos.String(), "statement", d.Statement)
+	}
 	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
 		if carry {
 			if err := app.ApplySchemaChange(ctx, tddl); err != nil {
+				if e, ok := errs.As(err); ok && e.Code == connector.CodeUnsupportedDDL { // where skip_ddl and a retry start
+					e.WithDetail("position", it.Pos.String()).WithDetail("statement", d.Statement)
+				}
 				return 0, err
 			}
 		}

@@ -102,6 +102,9 @@ type ErrorInfo struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Fix     string `json:"fix,omitempty"`
+	// Details is the error's machine-readable context (a position, a
+	// statement): what an action taken on the error refers to.
+	Details map[string]any `json:"details,omitempty"`
 }
 
 // StateChange is one entry of a job's state history.

@@ -102,3 +102,35 @@ func fileSeq(name string) uint64 {
 	}
 	return n
 }
+
+// ParsePosition reads what String wrote (binlog:FILE:POS, optionally
+// followed by " gtid:SET", or lsn:X/Y) into a position that Compare finds
+// equal to the one written.
+func ParsePosition(s string) (Position, error) {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "lsn:"); ok {
+		var hi, lo uint32
+		if _, err := fmt.Sscanf(rest, "%X/%X", &hi, &lo); err != nil || fmt.Sprintf("%X/%X", hi, lo) != strings.ToUpper(rest) {
+			return Position{}, fmt.Errorf("position %q: lsn:X/Y with X and Y in hex", s)
+		}
+		return Position{Engine: "postgresql", LSN: uint64(hi)<<32 | uint64(lo)}, nil
+	}
+	rest, ok := strings.CutPrefix(s, "binlog:")
+	if !ok {
+		return Position{}, fmt.Errorf("position %q: neither binlog:FILE:POS nor lsn:X/Y", s)
+	}
+	p := Position{Engine: "mysql"}
+	if coord, gtid, ok := strings.Cut(rest, " gtid:"); ok {
+		rest, p.GTIDSet = coord, gtid
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i <= 0 {
+		return Position{}, fmt.Errorf("position %q: binlog:FILE:POS", s)
+	}
+	n, err := strconv.ParseUint(rest[i+1:], 10, 64)
+	if err != nil {
+		return Position{}, fmt.Errorf("position %q: the offset after the file is not a number", s)
+	}
+	p.File, p.Pos = rest[:i], n
+	return p, nil
+}

@@ -23,6 +23,11 @@ type LogJob struct {
 	Slot        string
 	Publication string
 	ServerID    uint32
+	// Resumed says the job already recorded a log position on the target
+	// (a run): what OpenLogSnapshot prepared for it then must still be
+	// there. A PostgreSQL slot is never created anew for such a job: a new
+	// slot starts now, after changes the job still needs.
+	Resumed bool
 }
 
 // LogSource is a Source whose log dts can follow.
@@ -33,7 +38,10 @@ type LogSource interface {
 	// Position leaves no gap and applies nothing twice. MySQL: a plain
 	// snapshot (the binlog position is read under the snapshot's lock).
 	// PostgreSQL: creates the job's publication and slot (or reuses them on
-	// a resumed run) and copies from the snapshot the slot exported.
+	// a resumed run, lj.Resumed) and copies from the snapshot the slot
+	// exported. A resumed run's snapshot is not exact: its Position is at or
+	// after the commit of every change its readers see, and the job keeps
+	// following from its first run's position (the replay window).
 	OpenLogSnapshot(ctx context.Context, lj LogJob, readers int) (Snapshot, error)
 	// ResolveStart turns a job's start_position into a position to follow
 	// from (MySQL: the first binlog event at or after a time; a binlog

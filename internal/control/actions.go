@@ -47,7 +47,7 @@ func (s *Service) Act(ctx context.Context, idOrName, action string, params json.
 	if !ok {
 		return nil, errs.New(errs.NotAvailable, "the %s action is not available yet in this version of dts", a)
 	}
-	if j, err = s.enter(ctx, j.ID, a); err != nil {
+	if j, err = s.enter(ctx, j.ID, a, h.Check, params); err != nil {
 		return nil, err
 	}
 	if !h.Async {
@@ -73,12 +73,17 @@ func (s *Service) Act(ctx context.Context, idOrName, action string, params json.
 // enter moves the job to the state the action leads to, checking the
 // transition again inside the catalog transaction: between the first check
 // and now another request may have moved the job.
-func (s *Service) enter(ctx context.Context, jobID string, a job.Action) (*catalog.Job, error) {
+func (s *Service) enter(ctx context.Context, jobID string, a job.Action, check func(*catalog.Job, json.RawMessage) error, params json.RawMessage) (*catalog.Job, error) {
 	var from job.State
 	j, err := s.store.UpdateJob(ctx, jobID, func(j *catalog.Job) error {
 		next, err := job.Apply(j.State, a)
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(j, params); err != nil {
+				return err
+			}
 		}
 		from = j.State
 		if next != j.State {
@@ -125,7 +130,7 @@ func (s *Service) finish(opID string, res any, runErr error) {
 // anything else as an Internal error whose details stay in the logs.
 func ErrorInfo(err error) *catalog.ErrorInfo {
 	if e, ok := errs.As(err); ok && e.Code != errs.Internal {
-		return &catalog.ErrorInfo{Code: e.Code, Message: e.Message, Fix: e.Fix}
+		return &catalog.ErrorInfo{Code: e.Code, Message: e.Message, Fix: e.Fix, Details: e.Details}
 	}
 	return &catalog.ErrorInfo{Code: errs.Internal, Message: "internal error; see the server log"}
 }

@@ -30,9 +30,13 @@ import (
 // closes; its result or error is recorded on the operation.
 //
 // The job's state has already moved as the transition table says when Run is
-// called; Run reports outcomes with Service.Transition.
+// called (Check allowing); Run reports outcomes with Service.Transition.
 type Handler struct {
 	Async bool
+	// Check, if set, refuses the action for the job as stored (and its
+	// params) before its state moves; it runs inside the catalog
+	// transaction that moves it.
+	Check func(j *catalog.Job, params json.RawMessage) error
 	Run   func(ctx context.Context, j *catalog.Job, params json.RawMessage) (any, error)
 }
 

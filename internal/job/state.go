@@ -39,12 +39,15 @@ const (
 	ActionCreateCompare  Action = "create_compare"
 	ActionCancelCompare  Action = "cancel_compare"
 	ActionDelete         Action = "delete"
+	// ActionSkipDDL resumes a job paused at a schema change the target
+	// could not take, recording the change as applied without running it.
+	ActionSkipDDL Action = "skip_ddl"
 	// ActionUpdate replaces the job's configuration (PUT /v1/jobs/{id}).
 	ActionUpdate Action = "update"
 )
 
 // Actions lists every action.
-var Actions = []Action{ActionPrecheck, ActionTestConnection, ActionStart, ActionStop, ActionResume, ActionReset, ActionSkipPrecheck, ActionCreateCompare, ActionCancelCompare, ActionDelete, ActionUpdate}
+var Actions = []Action{ActionPrecheck, ActionTestConnection, ActionStart, ActionStop, ActionResume, ActionReset, ActionSkipPrecheck, ActionCreateCompare, ActionCancelCompare, ActionDelete, ActionSkipDDL, ActionUpdate}
 
 // Event is something the system reports about a job: the outcome of work an
 // action started.
@@ -54,7 +57,7 @@ const (
 	EventPrecheckPassed Event = "precheck_passed"
 	EventPrecheckFailed Event = "precheck_failed"
 	EventStarted        Event = "started"   // a start's precheck passed: the job runs
-	EventPaused         Event = "paused"    // a stop finished with a checkpoint
+	EventPaused         Event = "paused"    // a stop finished with a checkpoint, or a schema change the target cannot take paused it
 	EventCompleted      Event = "completed" // a migration without incremental finished
 	EventFailed         Event = "failed"
 )
@@ -82,6 +85,7 @@ var actionTable = map[Action]rule{
 	ActionCreateCompare:  {From: []State{StateCreated, StatePrecheckPassed, StatePrecheckFailed, StateRunning, StatePaused, StateCompleted, StateFailed}},
 	ActionCancelCompare:  {From: anyState},
 	ActionDelete:         {From: anyState},
+	ActionSkipDDL:        {From: []State{StatePaused}, To: StateRunning},
 	ActionUpdate:         {From: []State{StateCreated, StatePrecheckPassed, StatePrecheckFailed}, To: StateCreated},
 }
 

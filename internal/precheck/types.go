@@ -2,6 +2,7 @@ package precheck
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -71,12 +72,15 @@ func mysqlCollations(ctx context.Context, dst *endpointDB, tables []*tableFacts)
 		return notChecked(fmt.Errorf("list the target's collations: %w", err))
 	}
 	for rows.Next() {
-		var cs, co string
+		var cs, co sql.NullString // MariaDB lists collations of no single character set (uca1400) with a NULL one
 		if err := rows.Scan(&cs, &co); err != nil {
 			rows.Close()
 			return notChecked(err)
 		}
-		known["cs:"+strings.ToLower(cs)], known["co:"+strings.ToLower(co)] = true, true
+		if cs.Valid {
+			known["cs:"+strings.ToLower(cs.String)] = true
+		}
+		known["co:"+strings.ToLower(co.String)] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

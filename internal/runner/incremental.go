@@ -57,7 +57,7 @@ const (
 // the retry exactly-once, as for a restarted job. Any other error stops the
 // job.
 func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
-	lj connector.LogJob, tables []*fullload.Table, progress *Progress, log *slog.Logger) error {
+	lj connector.LogJob, tables []*fullload.Table, progress *Progress, ro RunOptions, log *slog.Logger) error {
 	var classifiers []connector.TransientClassifier
 	for _, c := range []any{sink, src} {
 		if tc, ok := c.(connector.TransientClassifier); ok {
@@ -67,7 +67,7 @@ func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src c
 	delay := retryFirst
 	for attempt := 1; ; attempt++ {
 		before := progress.Apply.Snapshot().Position
-		err := r.followOnce(ctx, jobID, spec, src, sink, lj, tables, progress, log)
+		err := r.followOnce(ctx, jobID, spec, src, sink, lj, tables, progress, ro, log)
 		if err == nil || ctx.Err() != nil || !connector.IsTransient(err, classifiers...) {
 			return err
 		}
@@ -91,14 +91,15 @@ func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src c
 // followOnce is one attempt of follow: a coordinator and a stream from the
 // target's checkpoints, until an error or ctx ends.
 func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
-	lj connector.LogJob, tables []*fullload.Table, progress *Progress, log *slog.Logger) error {
-	start, safeUntil, err := r.startPosition(ctx, jobID, spec, src, sink, lj)
+	lj connector.LogJob, tables []*fullload.Table, progress *Progress, ro RunOptions, log *slog.Logger) error {
+	start, safeUntil, err := r.startPosition(ctx, jobID, spec, src, sink, lj, tables)
 	if err != nil {
 		return err
 	}
 	coord, err := apply.New(ctx, apply.Options{
 		JobID: jobID, Sink: sink, Workers: spec.Parallelism.Max, Start: start, SafeUntil: safeUntil,
 		SourceEngine: string(spec.Source.Engine), CarryDDL: spec.CarriesDDL, BatchRows: spec.Target.Options.BatchRows,
+		SkipDDL: ro.SkipDDL,
 		Plan: apply.SinkPlanner(sink, string(spec.Source.Engine), func(ref connector.TableRef) (connector.TableRef, bool) {
 			return transform.Target(spec, ref)
 		}),
@@ -114,8 +115,12 @@ func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, s
 		return fmt.Errorf("read the schema history: %w", err)
 	}
 	if len(structures) == 0 {
-		// The job's first follow: the structures it read before its snapshot
-		// are the ones the log's first events were written under.
+		// The job's first follow from a source whose snapshot reads no
+		// structures (seedHistory), or from a start_position: the planned
+		// structures stand for the ones the first events were written
+		// under (PostgreSQL's RELATION messages correct them; a MySQL
+		// start_position in the past has the limit docs/design/incremental.md
+		// describes).
 		for _, t := range tables {
 			structures = append(structures, t.Source)
 		}
@@ -139,7 +144,7 @@ func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, s
 // position is recorded on the target (as a run) before anything follows
 // it, so a restart starts at the same place.
 func (r *Runner) startPosition(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
-	lj connector.LogJob) (start, safeUntil change.Position, err error) {
+	lj connector.LogJob, tables []*fullload.Table) (start, safeUntil change.Position, err error) {
 	st, err := sink.LoadState(ctx, jobID)
 	if err != nil {
 		return start, safeUntil, fmt.Errorf("read the job's progress on the target: %w", err)
@@ -161,7 +166,11 @@ func (r *Runner) startPosition(ctx context.Context, jobID string, spec *job.Spec
 			return start, safeUntil, fmt.Errorf("read the source's log position: %w", err)
 		}
 		start = snap.Position()
+		err = seedHistory(ctx, jobID, sink, snap, tables)
 		snap.Close()
+		if err != nil {
+			return start, safeUntil, err
+		}
 	}
 	if err := sink.AddRun(ctx, jobID, start); err != nil {
 		return start, safeUntil, fmt.Errorf("record the start position: %w", err)

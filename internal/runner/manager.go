@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtsorg/dts/internal/catalog"
 	"github.com/dtsorg/dts/internal/compare"
+	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/control"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
@@ -52,6 +53,7 @@ func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manage
 	svc.Handle(job.ActionStop, control.Handler{Async: true, Run: m.stop})
 	svc.Handle(job.ActionReset, control.Handler{Async: true, Run: m.reset})
 	svc.Handle(job.ActionDelete, control.Handler{Run: m.delete})
+	svc.Handle(job.ActionSkipDDL, control.Handler{Async: true, Check: checkSkipDDL, Run: m.skipDDL})
 	m.compares = compare.NewService(svc, engines, log)
 	return m
 }
@@ -69,7 +71,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 	for _, j := range jobs {
 		if j.State == job.StateRunning {
 			m.log.InfoContext(ctx, "resuming job after restart", "job_id", j.ID, "job", j.Spec.Name)
-			m.launch(j)
+			m.launch(j, RunOptions{})
 		}
 	}
 	return m.compares.Recover(ctx)
@@ -97,12 +99,15 @@ func (m *Manager) start(ctx context.Context, j *catalog.Job, _ json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	m.launch(j)
+	m.launch(j, RunOptions{})
 	return map[string]string{"state": string(j.State)}, nil
 }
 
+// resume runs the job again from its checkpoint. A job paused at a schema
+// change the target could not take retries it: the apply checks the
+// target's catalog first, so a change the user made by hand is found done.
 func (m *Manager) resume(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
-	m.launch(j)
+	m.launch(j, RunOptions{})
 	return map[string]string{"state": string(j.State)}, nil
 }
 
@@ -122,8 +127,15 @@ func (m *Manager) stop(ctx context.Context, j *catalog.Job, _ json.RawMessage) (
 	return map[string]string{"state": string(job.StatePaused)}, nil
 }
 
-// reset forgets the job's progress on the target.
+// reset forgets the job's progress: its slot and publication on the source
+// (DropLog) and its bookkeeping on the target. When the source cannot be
+// cleaned, nothing is forgotten (a later start resumes with both) and the
+// reset fails: retry it.
 func (m *Manager) reset(ctx context.Context, j *catalog.Job, _ json.RawMessage) (any, error) {
+	if manual, err := DropLog(ctx, m.engines, j.ID, j.Spec, m.log); err != nil {
+		return nil, errs.New(errs.OperationDenied, "the job's replication slot and publication cannot be dropped on the source, so nothing was reset: %v", err).
+			WithFix("make the source reachable and reset again (or drop them by hand: %s)", manual)
+	}
 	if err := m.forget(ctx, j); err != nil {
 		return nil, err
 	}
@@ -134,8 +146,10 @@ func (m *Manager) reset(ctx context.Context, j *catalog.Job, _ json.RawMessage) 
 	return map[string]string{"state": string(job.StateCreated)}, err
 }
 
-// delete stops the job if it runs and removes its bookkeeping on the
-// target; with force, a target that cannot be cleaned does not block it.
+// delete stops the job if it runs, drops its slot and publication on the
+// source and removes its bookkeeping on the target. Without force a
+// failure on either side refuses the delete; with force it is reported in
+// the server's log with what to drop by hand (the job's events go with it).
 func (m *Manager) delete(ctx context.Context, j *catalog.Job, params json.RawMessage) (any, error) {
 	var p struct {
 		Force bool `json:"force"`
@@ -145,6 +159,16 @@ func (m *Manager) delete(ctx context.Context, j *catalog.Job, params json.RawMes
 	if a := m.get(j.ID); a != nil {
 		a.cancel(errPaused)
 		<-a.done
+	}
+	if manual, err := DropLog(ctx, m.engines, j.ID, j.Spec, m.log); err != nil {
+		if !p.Force {
+			return nil, errs.New(errs.OperationDenied, "the job's replication slot and publication cannot be dropped on the source: %v", err).
+				WithFix("make the source reachable and delete again, or delete with force and drop them by hand on the source (they retain WAL until dropped): %s", manual)
+		}
+		m.log.WarnContext(ctx, "deleting job without dropping its replication slot and publication: drop them by hand on the source, they retain WAL until dropped",
+			"job_id", j.ID, "job", j.Spec.Name, "source", connector.Addr(j.Spec.Source), "database", j.Spec.Source.Database, "sql", manual, "err", err)
+		m.svc.Event(ctx, j.ID, catalog.LevelWarning, "log_left_on_source", "the replication slot and publication were not dropped: "+manual,
+			map[string]any{"sql": manual})
 	}
 	if err := m.forget(ctx, j); err != nil {
 		if !p.Force {
@@ -172,7 +196,7 @@ func (m *Manager) get(id string) *activeJob {
 }
 
 // launch runs a job in the background until it completes, fails or is paused.
-func (m *Manager) launch(j *catalog.Job) {
+func (m *Manager) launch(j *catalog.Job, ro RunOptions) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, running := m.active[j.ID]; running {
@@ -186,13 +210,13 @@ func (m *Manager) launch(j *catalog.Job) {
 		defer m.wg.Done()
 		defer close(a.done)
 		stopStatus := m.publish(j.ID, a.progress)
-		run := m.runner.Run
+		run := m.runner.RunWith
 		if j.Spec.Type == job.TypeCheck { // a check job compares, moving no data
-			run = func(ctx context.Context, id string, spec *job.Spec, _ *Progress) error {
+			run = func(ctx context.Context, id string, spec *job.Spec, _ *Progress, _ RunOptions) error {
 				return m.compares.RunCheck(ctx, id, spec)
 			}
 		}
-		err := run(ctx, j.ID, j.Spec, a.progress)
+		err := run(ctx, j.ID, j.Spec, a.progress, ro)
 		stopStatus()
 		m.mu.Lock()
 		delete(m.active, j.ID)
@@ -212,6 +236,8 @@ func (m *Manager) finished(jobID string, err, cause error) {
 		_, terr = m.svc.Transition(ctx, jobID, job.EventPaused, "stopped by user; progress is checkpointed on the target", nil)
 	case errors.Is(cause, context.Canceled):
 		return // the server is stopping: the job stays running and resumes with the next server
+	case errs.CodeOf(err) == connector.CodeUnsupportedDDL:
+		_, terr = m.pauseAtDDL(ctx, jobID, err)
 	default:
 		info := control.ErrorInfo(err)
 		if _, coded := errs.As(err); !coded {

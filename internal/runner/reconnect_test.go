@@ -31,7 +31,7 @@ func TestTargetKilledMidApply(t *testing.T) {
 			src, dst := newSide(t, testenv.MariaDB(t)), newSide(t, d.start(t))
 			src.exec(t, "CREATE TABLE s (id INT PRIMARY KEY, k INT NOT NULL, c VARCHAR(40) NOT NULL)",
 				"INSERT INTO s SELECT seq, seq, 'init' FROM seq_1_to_200")
-			h := startSync(t, "kill-"+src.database, syncSpec("kill-"+d.name, src, dst))
+			h := startRun(t, nil, "kill-"+src.database, syncSpec("kill-"+d.name, src, dst))
 
 			stop, wrote := make(chan struct{}), make(chan error, 1)
 			db := src.srv.DB(t, src.database)
@@ -44,7 +44,7 @@ func TestTargetKilledMidApply(t *testing.T) {
 			waitFor(t, h, "changes applied after the restart", func() bool { return h.p.Apply.Snapshot().AppliedRows > after })
 			close(stop)
 			require.NoError(t, <-wrote)
-			waitSame(t, h, src, dst, "s")
+			waitSame(t, h, src, dst, "s", "s")
 			snap := h.p.Apply.Snapshot()
 			require.NotEmpty(t, snap.RetryError)
 			t.Logf("%d retries, the last after: %s", snap.Retries, snap.RetryError)
@@ -86,7 +86,7 @@ func writeLoad(db *sql.DB, stop chan struct{}) error {
 }
 
 // waitFor polls cond until it holds; the job must keep running meanwhile.
-func waitFor(t *testing.T, h *syncRun, what string, cond func() bool) {
+func waitFor(t *testing.T, h *running, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
@@ -107,7 +107,7 @@ func TestDivergenceStopsTheJob(t *testing.T) {
 	t.Parallel()
 	src, dst := newSide(t, testenv.MariaDB(t)), newSide(t, testenv.MariaDB(t))
 	src.exec(t, "CREATE TABLE d (id INT PRIMARY KEY, v INT)", "INSERT INTO d VALUES (1, 1), (2, 2)")
-	h := startSync(t, "div-"+src.database, syncSpec("div", src, dst))
+	h := startRun(t, nil, "div-"+src.database, syncSpec("div", src, dst))
 	dst.exec(t, "DELETE FROM d WHERE id = 2")
 	src.exec(t, "UPDATE d SET v = 3 WHERE id = 2")
 	select {

@@ -96,10 +96,23 @@ func New(engines Engines, log *slog.Logger) *Runner {
 	return &Runner{engines: engines, log: log.With("component", "runner")}
 }
 
+// RunOptions change one run of a job.
+type RunOptions struct {
+	// SkipDDL is the position of a schema change the target could not take
+	// (connector.CodeUnsupportedDDL, its "position" detail) that the user
+	// chose to skip: this run records it as applied without carrying it.
+	SkipDDL change.Position
+}
+
 // Run runs a job's phases from where its earlier runs stopped. It returns
 // nil when every phase completed, ctx's error when cancelled (a pause: the
 // next Run resumes), or the error that stopped it.
 func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress *Progress) error {
+	return r.RunWith(ctx, jobID, spec, progress, RunOptions{})
+}
+
+// RunWith is Run with options for this run.
+func (r *Runner) RunWith(ctx context.Context, jobID string, spec *job.Spec, progress *Progress, ro RunOptions) error {
 	log := r.log.With("job_id", jobID, "job", spec.Name)
 	src, err := r.engines.OpenSource(ctx, spec.Source, log)
 	if err != nil {
@@ -132,15 +145,20 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 		applySnk connector.ApplySink
 		lj       connector.LogJob
 	)
+	work := tables // the tables the structure and full phases handle
 	if phases.Incremental {
 		if logSrc, applySnk, err = logEnds(src, sink, spec); err != nil {
 			return err
 		}
 		lj = logJob(jobID, spec, tables)
+		lj.Resumed = len(state.Runs) > 0
+		if work, err = withoutLogOwned(ctx, jobID, applySnk, state, tables); err != nil {
+			return err
+		}
 	}
 	if phases.Structure {
 		progress.set(PhaseStructure)
-		if err := createTables(ctx, jobID, spec, sink, tables); err != nil {
+		if err := createTables(ctx, jobID, spec, sink, work); err != nil {
 			return err
 		}
 	}
@@ -153,10 +171,23 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 		}
 		if logSrc != nil {
 			opts.OpenSnapshot = func(ctx context.Context, readers int) (connector.Snapshot, error) {
-				return logSrc.OpenLogSnapshot(ctx, lj, readers)
+				snap, err := logSrc.OpenLogSnapshot(ctx, lj, readers)
+				if err != nil || lj.Resumed {
+					return snap, err
+				}
+				// The job's first snapshot: the schema history starts at its
+				// position. Saved before the full load records the run: a run
+				// that dies in between leaves structures at a position no run
+				// starts from, and the next first snapshot saves its own at a
+				// later one, which LoadSchemas prefers.
+				if err := seedHistory(ctx, jobID, applySnk, snap, tables); err != nil {
+					snap.Close()
+					return nil, err
+				}
+				return snap, nil
 			}
 		}
-		pos, err := fullload.Run(ctx, src, sink, tables, opts)
+		pos, err := fullload.Run(ctx, src, sink, work, opts)
 		if err != nil {
 			return err
 		}
@@ -165,12 +196,12 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 		progress.mu.Unlock()
 	case phases.Structure:
 		progress.set(PhaseFinishing)
-		if err := finishStructure(ctx, jobID, sink, tables); err != nil {
+		if err := finishStructure(ctx, jobID, sink, work); err != nil {
 			return err
 		}
 	}
 	if phases.Incremental {
-		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, progress, log)
+		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, progress, ro, log)
 	}
 	progress.set(PhaseDone)
 	return nil

@@ -38,3 +38,13 @@ func (Engines) OpenSink(ctx context.Context, e job.Endpoint, log *slog.Logger) (
 	}
 	return nil, errs.New(errs.NotAvailable, "%s targets are not available in this version", e.Engine)
 }
+
+// LogObjects says what following the endpoint's log leaves on it for the
+// job (lj): the SQL that drops it, "" when nothing is left (MySQL binlogs
+// need nothing on the source).
+func (Engines) LogObjects(e job.Endpoint, lj connector.LogJob) string {
+	if e.Engine == job.EnginePostgreSQL {
+		return postgres.LogObjectsSQL(lj)
+	}
+	return ""
+}

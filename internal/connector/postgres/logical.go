@@ -53,12 +53,24 @@ func (s *Source) checkWALLevel(ctx context.Context) error {
 //
 // A new slot exports its snapshot: readers see exactly what committed
 // before the slot's consistent point, which is the snapshot's position,
-// and the slot streams what commits after it. A slot that already exists
-// (a full load resumed after a crash or a pause) is kept, never recreated:
-// its position stays the first run's, and this run's snapshot is an
-// ordinary one (exportTransaction) whose position, read just before it, is
-// later. Following from the first run's position replays the changes up to
-// this one's; the apply tolerates them (the replay window).
+// and the slot streams what commits after it.
+//
+// A resumed job (lj.Resumed: a full load resumed after a crash or a pause)
+// keeps its slot, never recreates it: the job follows from its first
+// run's position, which only that slot still holds (a missing slot is
+// CodeSlotLost). This run's snapshot is an ordinary one
+// (exportTransaction) and its position is the WAL location read after it
+// was taken. That is gap-free: every transaction that commits after the
+// first run's position is streamed by the slot whether or not this
+// snapshot sees it, and every transaction the snapshot sees committed
+// before that location, so the replay window (connector.ReplayWindowEnd,
+// up to the last run's position) covers it and its replay finds its rows
+// already copied without calling that divergence.
+//
+// A slot the job has no run for was left by a run that died between
+// creating it and recording its position: nothing follows it, so it is
+// dropped and created afresh (when the job's marked publication says it is
+// the job's).
 //
 // Nothing is created when a table has no usable replica identity
 // (CodeReplicaIdentity), when a slot of that name exists but the job's
@@ -96,6 +108,11 @@ func (s *Source) OpenLogSnapshot(ctx context.Context, lj connector.LogJob, reade
 	if err != nil {
 		return nil, err
 	}
+	if si == nil && lj.Resumed {
+		return nil, errs.New(CodeSlotLost, "replication slot %s does not exist any more (dropped, or the server failed over), "+
+			"and the job's copy started from its position: a new slot would miss the changes since", slot).
+			WithFix(resnapshotFix).WithDetail("slot", slot)
+	}
 	if si != nil {
 		if err := si.checkOwn(s.e.Database); err != nil {
 			return nil, err
@@ -108,7 +125,13 @@ func (s *Source) OpenLogSnapshot(ctx context.Context, lj connector.LogJob, reade
 			return nil, errs.New(CodeSlotForeign, "replication slot %s exists but this job's publication does not: the slot is not this job's", slot).
 				WithFix("name another slot in the source endpoint's options.slot, or drop this one if nothing uses it")
 		}
-		if why := si.invalidated(); why != "" {
+		if !lj.Resumed && p.ownedBy(lj) {
+			if err := s.dropSlot(ctx, slot); err != nil {
+				return nil, err
+			}
+			s.log.InfoContext(ctx, "replication slot of an unrecorded run dropped: creating it afresh", "slot", slot)
+			si = nil
+		} else if why := si.invalidated(); why != "" {
 			return nil, errs.New(CodeSlotInvalidated, "replication slot %s can no longer be read: %s", slot, why).WithFix(resnapshotFix)
 		}
 	}
@@ -120,6 +143,9 @@ func (s *Source) OpenLogSnapshot(ctx context.Context, lj connector.LogJob, reade
 		snap, err := s.openSnapshot(ctx, n, exportTransaction)
 		if err != nil {
 			return nil, err
+		}
+		if lj.Resumed {
+			snap.pos = snap.until // only ends the replay window: see above
 		}
 		s.log.InfoContext(ctx, "replication slot kept for a resumed full load", "slot", slot,
 			"slot_position", lsnString(si.confirmed()), "snapshot_position", snap.Position().String())

@@ -144,7 +144,9 @@ func TestLogicalSlotInvalidated(t *testing.T) {
 	_, err := v.src.Follow(t.Context(), v.lj, pos, v.tables(t))
 	require.Error(t, err)
 	assert.Equal(t, CodeSlotInvalidated, errs.CodeOf(err), "%v", err)
-	_, err = v.src.OpenLogSnapshot(t.Context(), v.lj, 1)
+	resumed := v.lj
+	resumed.Resumed = true // the job recorded its first run
+	_, err = v.src.OpenLogSnapshot(t.Context(), resumed, 1)
 	assert.Equal(t, CodeSlotInvalidated, errs.CodeOf(err), "a resumed full load does not recreate it either: %v", err)
 	assert.NotNil(t, v.slot(t))
 }
@@ -306,6 +308,7 @@ func TestLogicalResumedSnapshot(t *testing.T) {
 	v := newLogEnv(t, []string{"t"}, `CREATE TABLE t (id integer PRIMARY KEY)`)
 	first := v.openLog(t, 1).Position()
 	v.exec(t, `INSERT INTO t VALUES (1)`)
+	v.lj.Resumed = true // the job recorded the first run
 	again := v.openLog(t, 2)
 	assert.Greater(t, again.Position().LSN, first.LSN)
 	assert.Equal(t, first.LSN, v.slot(t).confirmed(), "the slot keeps the first run's position")

@@ -72,3 +72,10 @@ func commentJobID(comment string) (id string, ok bool) {
 	id, _, _ = strings.Cut(rest, " ")
 	return id, true
 }
+
+// LogObjectsSQL is what a person runs on the source to drop the slot and
+// publication a job's log uses, when dts could not (the source was
+// unreachable when the job was deleted).
+func LogObjectsSQL(lj connector.LogJob) string {
+	return "SELECT pg_drop_replication_slot(" + quoteLiteral(SlotName(lj)) + "); DROP PUBLICATION IF EXISTS " + quoteIdent(PublicationName(lj)) + ";"
+}

@@ -20,6 +20,9 @@ var pgxTxReadOnly = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.
 type exported struct {
 	name string
 	pos  change.Position
+	// until is at or after the commit of every transaction the snapshot
+	// sees (zero when pos is exact: a slot's exported snapshot).
+	until change.Position
 	// release ends what keeps the snapshot importable; it is called once
 	// every reader imported it (or failed to).
 	release func()
@@ -32,13 +35,27 @@ type exported struct {
 // consistent point.
 type snapshotExporter func(ctx context.Context, e job.Endpoint, log *slog.Logger) (exported, error)
 
+// walNowSQL reads the WAL location up to which transactions can be
+// visible: the insert location on a primary (a commit record is inserted
+// before its transaction becomes visible, and may not be written out yet
+// with synchronous_commit off), the replayed location on a standby.
+const walNowSQL = `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text`
+
 // exportTransaction exports the snapshot of a REPEATABLE READ transaction
-// on a connection of its own. Its position is the WAL location read just
-// before the snapshot is taken: every change committed before it is visible
-// to the snapshot (up to commits still in flight at that instant), and a
-// change between it and the snapshot is both visible and replayed, which
-// the incremental phase's idempotent apply tolerates. A location read
-// after the snapshot would instead skip changes committed in between.
+// on a connection of its own, reading the WAL location before and after
+// it. Neither is exact: a transaction commits (its commit record goes into
+// the WAL) before it becomes visible, so one in flight when the snapshot
+// is taken can have its commit before the first location and still be
+// invisible, and one can commit between the first read and the snapshot
+// and be visible.
+//
+//   - pos, the location read before, is the position of a plain snapshot
+//     (a migration without incremental sync reports it).
+//   - until, the location read after, is at or after the commit record of
+//     every transaction the snapshot sees: a visible transaction's commit
+//     record was inserted before the snapshot was taken. A resumed full
+//     load's run records it (OpenLogSnapshot), so the replay window
+//     reaches past every change its copied rows may hold.
 func exportTransaction(ctx context.Context, e job.Endpoint, log *slog.Logger) (exported, error) {
 	conn, err := connect(ctx, e)
 	if err != nil {
@@ -48,13 +65,16 @@ func exportTransaction(ctx context.Context, e job.Endpoint, log *slog.Logger) (e
 		conn.Close(context.WithoutCancel(ctx))
 		return exported{}, wrapErr(err, "export a snapshot")
 	}
-	var lsn string
-	// On a standby, the replayed location: what the snapshot can see.
-	err = conn.QueryRow(ctx, `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text`).Scan(&lsn)
-	if err != nil {
-		return fail(err)
+	walNow := func(q string) (change.Position, error) {
+		var lsn string
+		if err := conn.QueryRow(ctx, q).Scan(&lsn); err != nil {
+			return change.Position{}, err
+		}
+		pos, err := parseLSN(lsn)
+		return pgPosition(pos), err
 	}
-	pos, err := parseLSN(lsn)
+	// On a standby, the replayed location: what the snapshot can see.
+	before, err := walNow(`SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text`)
 	if err != nil {
 		return fail(err)
 	}
@@ -65,13 +85,19 @@ func exportTransaction(ctx context.Context, e job.Endpoint, log *slog.Logger) (e
 	if err := conn.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&name); err != nil {
 		return fail(err)
 	}
+	// The transaction's snapshot was taken by the statement above; a
+	// location read now is past the commit of everything it sees.
+	after, err := walNow(walNowSQL)
+	if err != nil {
+		return fail(err)
+	}
 	release := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), connector.ConnectTimeout(e))
 		defer cancel()
 		conn.Exec(ctx, `COMMIT`)
 		conn.Close(ctx)
 	}
-	return exported{name: name, pos: change.Position{Engine: string(job.EnginePostgreSQL), LSN: pos}, release: release}, nil
+	return exported{name: name, pos: before, until: after, release: release}, nil
 }
 
 // parseLSN parses a WAL location, X/Y in hex.
@@ -86,6 +112,7 @@ func parseLSN(s string) (uint64, error) {
 // Snapshot is a consistent read of the source by several connections.
 type Snapshot struct {
 	pos     change.Position
+	until   change.Position // see exported.until
 	readers []*Reader
 }
 
@@ -108,7 +135,7 @@ func (s *Source) openSnapshot(ctx context.Context, n int, exp snapshotExporter) 
 		return nil, err
 	}
 	defer x.release()
-	snap := &Snapshot{pos: x.pos, readers: make([]*Reader, n)}
+	snap := &Snapshot{pos: x.pos, until: x.until, readers: make([]*Reader, n)}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
