@@ -264,6 +264,10 @@ func (s *Source) Follow(ctx context.Context, lj connector.LogJob, from change.Po
 		st.cancel()
 		return nil, err
 	}
+	if err := st.dec.confirmAttnums(ctx); err != nil {
+		st.cancel()
+		return nil, err
+	}
 	if err := st.connectFirst(ctx); err != nil {
 		st.cancel()
 		return nil, err
