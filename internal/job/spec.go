@@ -93,6 +93,10 @@ type EndpointOptions struct {
 	// publication (default: derived from the job name).
 	Slot        string `json:"slot,omitempty"`
 	Publication string `json:"publication,omitempty"`
+	// Streaming lets a PostgreSQL 14+ source send large transactions while
+	// they run, kept on dts's disk until they commit (default true); false
+	// leaves them to the server until they commit.
+	Streaming *bool `json:"streaming,omitempty"`
 	// TimeZone is the session time zone used on the connection (default UTC).
 	TimeZone string `json:"time_zone,omitempty"`
 	// ConnectTimeoutSeconds bounds connecting and authenticating (default 5).

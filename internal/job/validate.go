@@ -194,6 +194,7 @@ func (v *validator) options(p string, e *Endpoint, r role) {
 	only("server_id", o.ServerID != 0, source && e.Engine.IsMySQL(), "a mysql/mariadb source")
 	only("slot", o.Slot != "", source && e.Engine == EnginePostgreSQL, "a postgresql source")
 	only("publication", o.Publication != "", source && e.Engine == EnginePostgreSQL, "a postgresql source")
+	only("streaming", o.Streaming != nil, source && e.Engine == EnginePostgreSQL, "a postgresql source")
 	only("existing_tables", o.ExistingTables != "", target, "a target")
 	only("batch_rows", o.BatchRows != 0, target, "a target")
 	if o.Slot != "" && !slotRE.MatchString(o.Slot) {

@@ -54,6 +54,7 @@ func TestValidateReportsEachProblem(t *testing.T) {
 		{"tls ca", func(s *Spec) { s.Source.TLS.Mode = TLSVerifyCA }, "source.tls.ca: required with mode verify-ca"},
 		{"tls pair", func(s *Spec) { s.Source.TLS.Cert = "c.pem" }, "source.tls: cert and key go together"},
 		{"slot on mysql", func(s *Spec) { s.Source.Options.Slot = "x" }, "source.options.slot: applies only to a postgresql source"},
+		{"streaming on mysql", func(s *Spec) { off := false; s.Source.Options.Streaming = &off }, "source.options.streaming: applies only to a postgresql source"},
 		{"server id on target", func(s *Spec) { s.Target.Options.ServerID = 7 }, "target.options.server_id: applies only to a mysql/mariadb source"},
 		{"existing tables", func(s *Spec) { s.Target.Options.ExistingTables = "merge" }, `target.options.existing_tables: "merge" is not allowed`},
 		{"time zone", func(s *Spec) { s.Target.Options.TimeZone = "Mars/Olympus" }, "target.options.time_zone: "},

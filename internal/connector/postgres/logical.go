@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"time"
 
@@ -280,12 +281,16 @@ func (s *Source) Follow(ctx context.Context, lj connector.LogJob, from change.Po
 	}
 	st := &logicalStream{src: s, slot: slot, pub: pub, database: s.e.Database, moneyScale: moneyScale,
 		log: s.log.With("slot", slot), items: make(chan change.Item, itemBuffer), ackWake: make(chan struct{}, 1),
-		deadline: deadTimeout, report: si.confirmed(), emitted: lsn, acked: 0}
+		deadline: deadTimeout, report: si.confirmed(), emitted: lsn, acked: 0, spill: newSpill(os.TempDir())}
 	st.ctx, st.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	st.dec = newLogicalDecoder(s, lsn, moneyScale, func(it change.Item, commitLSN uint64) error {
 		return st.deliver(st.ctx, it, commitLSN)
 	})
 	if err := bindTables(st.dec, pub, members, tables); err != nil {
+		st.cancel()
+		return nil, err
+	}
+	if err := st.dec.confirmAttnums(ctx); err != nil {
 		st.cancel()
 		return nil, err
 	}

@@ -16,7 +16,9 @@ import (
 )
 
 // logicalDecoder turns pgoutput messages (proto_version 1: committed
-// transactions only, each whole, in commit order) into change items.
+// transactions only, each whole, in commit order; a transaction streamed
+// with proto_version 2 is replayed to it the same way once it commits,
+// logical_streamed.go) into change items.
 //
 // # Positions
 //
@@ -80,6 +82,10 @@ type logicalDecoder struct {
 	others  map[uint32]connector.TableRef // relations that are not the job's (partitions)
 	rels    map[uint32]*relation
 	built   map[string]*schema.Table
+	// atts are the attnums of structures, as far as known; renamed the
+	// renames found from a structure to a relation message's.
+	atts    map[*schema.Table]*attInfo
+	renamed map[renameKey]map[string]string
 	emit    func(it change.Item, commitLSN uint64) error
 
 	from  uint64 // Follow's position: items at or before it are dropped
@@ -121,6 +127,7 @@ func newLogicalDecoder(src *Source, from uint64, moneyScale int, emit func(chang
 		src: src, types: newTypeResolver(src.pool), moneyScale: moneyScale,
 		initial: map[uint32]*schema.Table{}, byName: map[connector.TableRef]*schema.Table{}, others: map[uint32]connector.TableRef{},
 		rels: map[uint32]*relation{}, built: map[string]*schema.Table{}, undo: map[uint32]*relation{},
+		atts: map[*schema.Table]*attInfo{}, renamed: map[renameKey]map[string]string{},
 		touched: map[uint32]int{}, pending: map[uint32]*change.DDL{},
 		emit: emit, from: from, safe: startLSN(from), end: from,
 	}
@@ -326,8 +333,12 @@ func (d *logicalDecoder) relation(ctx context.Context, m *pglogrepl.RelationMess
 		return err
 	}
 	table := known
+	var renames map[string]string
 	if !sameShape(known, m, types) || known.Schema != m.Namespace || known.Name != m.RelationName {
 		if table, err = d.structureFor(ctx, m, fp, types); err != nil {
+			return err
+		}
+		if renames, err = d.renamesFor(ctx, m, fp, known, table); err != nil {
 			return err
 		}
 	}
@@ -345,9 +356,9 @@ func (d *logicalDecoder) relation(ctx context.Context, m *pglogrepl.RelationMess
 	if _, ok := d.touched[m.RelationID]; ok {
 		return d.unplaceable("changes the structure of " + table.String() + " after changing its rows")
 	}
-	ddl := ddlBetween(known, table)
+	ddl := ddlBetween(known, table, renames)
 	if old := d.pending[m.RelationID]; old != nil { // two changes before the table's first change: one DDL
-		ddl = ddlBetween(old.Old, table)
+		ddl = ddlBetween(old.Old, table, composeRenames(old.Old, old.Renames, known, renames, table))
 	}
 	if ddl == nil {
 		delete(d.pending, m.RelationID)

@@ -23,7 +23,8 @@ import (
 // VACUUM or ANALYZE updating pg_class). The message has the columns as of
 // that change (names, type oids and modifiers, replica identity key); dts
 // compares it with the structure it knows and reports a difference as a
-// DDL item. Everything else (nullability, defaults, indexes, the primary
+// DDL item; columns whose names changed are matched by attnum
+// (logical_attnum.go), never by position. Everything else (nullability, defaults, indexes, the primary
 // key under REPLICA IDENTITY FULL) comes from the catalog as it is now:
 // right when nothing changed the table again since that change. When it
 // did, the columns still follow the message and only the attributes of
@@ -223,8 +224,10 @@ func (s *Source) tableByOID(ctx context.Context, oid uint32) (*schema.Table, err
 
 // ddlBetween describes how a table changed from old to new, nil if it did
 // not: rename_table when its name changed (its columns may have changed
-// too: Table is the whole new structure), else alter_table.
-func ddlBetween(old, new *schema.Table) *change.DDL {
+// too: Table is the whole new structure), else alter_table. renames are the
+// columns renamed (logical_attnum.go); a column of old missing from new and
+// not renamed was dropped.
+func ddlBetween(old, new *schema.Table, renames map[string]string) *change.DDL {
 	renamed := old.Schema != new.Schema || old.Name != new.Name
 	altered := colsDiffer(old, new)
 	var parts []string
@@ -232,14 +235,17 @@ func ddlBetween(old, new *schema.Table) *change.DDL {
 		parts = append(parts, "rename to "+new.String())
 	}
 	if altered {
-		parts = append(parts, describeChange(old, new))
+		parts = append(parts, describeChange(old, new, renames))
+	}
+	if len(renames) == 0 {
+		renames = nil
 	}
 	switch {
 	case renamed:
-		return &change.DDL{Kind: job.DDLRenameTable, Schema: new.Schema, Old: old, Table: new,
+		return &change.DDL{Kind: job.DDLRenameTable, Schema: new.Schema, Old: old, Table: new, Renames: renames,
 			Statement: "alter table " + old.String() + ": " + strings.Join(parts, ", ") + " (from a relation message)"}
 	case altered:
-		return &change.DDL{Kind: job.DDLAlterTable, Schema: new.Schema, Old: old, Table: new,
+		return &change.DDL{Kind: job.DDLAlterTable, Schema: new.Schema, Old: old, Table: new, Renames: renames,
 			Statement: "alter table " + new.String() + ": " + strings.Join(parts, ", ") + " (from a relation message)"}
 	}
 	return nil
@@ -259,35 +265,37 @@ func colsDiffer(a, b *schema.Table) bool {
 	return false
 }
 
-// describeChange lists added, renamed, dropped and retyped columns and a
-// changed key. A column of a new name at the position (and of the type) of
-// an old one that is gone is taken as renamed.
-func describeChange(old, new *schema.Table) string {
+// describeChange lists renamed, added, retyped and dropped columns and a
+// changed key.
+func describeChange(old, new *schema.Table, renames map[string]string) string {
 	var parts []string
-	renamed := map[string]bool{}
-	for i, c := range new.Columns {
-		if i < len(old.Columns) {
-			oc := old.Columns[i]
-			_, oldKept := new.Column(oc.Name)
-			_, newExisted := old.Column(c.Name)
-			if oc.Name != c.Name && !oldKept && !newExisted && sameType(oc.Type, c.Type) {
-				parts = append(parts, "rename column "+oc.Name+" to "+c.Name)
-				renamed[oc.Name], renamed[c.Name] = true, true
-			}
+	from := map[string]string{} // new name -> old name of renamed columns
+	for _, c := range old.Columns {
+		if to, ok := renames[c.Name]; ok {
+			parts = append(parts, "rename column "+c.Name+" to "+to)
+			from[to] = c.Name
 		}
 	}
 	for _, c := range new.Columns {
-		oc, ok := old.Column(c.Name)
+		was, ok := from[c.Name]
+		if !ok {
+			if _, away := renames[c.Name]; !away {
+				was = c.Name
+			}
+		}
+		oc, existed := old.Column(was)
 		switch {
-		case renamed[c.Name]:
-		case !ok:
+		case was == "" || !existed:
 			parts = append(parts, "add column "+c.Name+" "+c.Type.Raw)
 		case !sameType(oc.Type, c.Type):
 			parts = append(parts, "alter column "+c.Name+" type "+c.Type.Raw+" (was "+oc.Type.Raw+")")
 		}
 	}
 	for _, c := range old.Columns {
-		if _, ok := new.Column(c.Name); !ok && !renamed[c.Name] {
+		if _, ok := renames[c.Name]; ok {
+			continue
+		}
+		if _, kept := new.Column(c.Name); !kept || from[c.Name] != "" {
 			parts = append(parts, "drop column "+c.Name)
 		}
 	}

@@ -27,13 +27,15 @@ import (
 // through a small buffer; it answers the server all the while, also while
 // Next's caller is busy, so wal_sender_timeout never ends the connection.
 //
-// Memory stays bounded: proto_version 1 without streaming. The server
-// decodes a transaction in its own memory (logical_decoding_work_mem),
-// spills the rest to disk, and sends it once committed, change by change;
-// dts holds at most itemBuffer items. Streaming in-progress transactions
-// (proto 2) would move that spilling into dts, for transactions that may
-// still abort, to gain earlier delivery of transactions the target can only
-// apply once they commit anyway.
+// Memory stays bounded. On PostgreSQL 14 and later the server streams a
+// transaction that outgrows its logical_decoding_work_mem while it runs
+// (proto_version 2, streaming on): dts keeps the streamed changes on disk
+// until the transaction commits and then replays them as one transaction
+// (logical_streamed.go), so the server neither holds nor spills them. The
+// source option streaming: false, and older servers, use proto_version 1:
+// the server spills a large transaction to its own disk and sends it once
+// committed. Either way dts holds at most itemBuffer items and the
+// decoder's hold-back (logical_decode.go).
 //
 // Acknowledgement. Ack(pos) records that everything at or before pos is
 // applied on the target with its checkpoint. Status updates report write =
@@ -84,6 +86,12 @@ type logicalStream struct {
 	deadline time.Duration // silence after which the connection counts as dead
 
 	reconnects atomic.Int64 // sessions after the first, for observers
+	// Streaming, for observers: transactions replayed from the spill,
+	// streamed transactions and subtransactions aborted (with something
+	// kept), bytes of messages spilled.
+	streamedTxns, streamAborts, subAborts, spilled atomic.Int64
+
+	spill *spill // streamed transactions (owned by the loop goroutine)
 
 	// Owned by the loop goroutine.
 	conn        *pgconn.PgConn
@@ -191,6 +199,7 @@ func (s *logicalStream) reported() uint64 {
 func (s *logicalStream) run(ctx context.Context) {
 	defer s.wg.Done()
 	defer close(s.items)
+	defer s.spill.reset()
 	var err error
 	for {
 		err = s.session(ctx)
@@ -199,6 +208,7 @@ func (s *logicalStream) run(ctx context.Context) {
 			break
 		}
 		s.dec.rewind()
+		s.spill.reset() // the server streams open transactions again from their start
 		s.log.WarnContext(ctx, "replication connection lost, reconnecting", "err", err, "resume", lsnString(s.dec.safe))
 		if err = s.reconnect(ctx); err != nil {
 			break
@@ -268,8 +278,12 @@ func (s *logicalStream) connect(ctx context.Context) error {
 		return err
 	}
 	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(quoteIdent(s.pub))}
-	if serverMajor(conn) >= 14 {
+	if major := serverMajor(conn); major >= 14 {
 		args = append(args, "messages 'true'")
+		if s.streaming() {
+			args[0] = "proto_version '2'"
+			args = append(args, "streaming 'on'")
+		}
 	}
 	err = pglogrepl.StartReplication(ctx, conn, s.slot, pglogrepl.LSN(resume),
 		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args})
@@ -409,11 +423,7 @@ func (s *logicalStream) copyData(ctx context.Context, data []byte) error {
 		if err != nil {
 			return s.dec.decodeErr(s.dec.safe, err)
 		}
-		msg, err := parsePgoutput(xld.WALData)
-		if err != nil {
-			return s.dec.decodeErr(uint64(xld.WALStart), err)
-		}
-		return s.dec.handle(ctx, msg, uint64(xld.WALStart))
+		return s.message(ctx, xld.WALData, uint64(xld.WALStart))
 	}
 	return nil
 }
