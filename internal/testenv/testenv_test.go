@@ -157,3 +157,40 @@ func TestDatabaseNames(t *testing.T) {
 		assert.NotContains(t, name, "__")
 	})
 }
+
+// TestRestartWithOptions: a dedicated server restarts on its port and data
+// with changed options, as after editing its configuration; on PostgreSQL,
+// ALTER SYSTEM overrides the harness's settings once the server restarts.
+func TestRestartWithOptions(t *testing.T) {
+	t.Parallel()
+	t.Run("mariadb", func(t *testing.T) {
+		t.Parallel()
+		srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{Args: []string{"--skip-log-bin"}})
+		db := srv.NewDatabase(t)
+		srv.Exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)")
+		var logBin int
+		require.NoError(t, srv.DB(t, "").QueryRow("SELECT @@log_bin").Scan(&logBin))
+		assert.Equal(t, 0, logBin)
+		port := srv.Port
+		srv.RestartMariaDB(t, testenv.MariaDBOptions{})
+		require.NoError(t, srv.DB(t, db).QueryRow("SELECT @@log_bin FROM t UNION SELECT @@log_bin").Scan(&logBin))
+		assert.Equal(t, 1, logBin)
+		assert.Equal(t, port, srv.Port)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		srv := testenv.StartPostgres(t, testenv.PostgresOptions{Settings: map[string]string{"wal_level": "replica"}})
+		show := func(name string) string {
+			var v string
+			require.NoError(t, srv.DB(t, "").QueryRow("SHOW "+name).Scan(&v))
+			return v
+		}
+		assert.Equal(t, "replica", show("wal_level"))
+		srv.Exec(t, "", "ALTER SYSTEM SET wal_level = logical")
+		srv.Restart(t)
+		assert.Equal(t, "logical", show("wal_level"))
+		srv.RestartPostgres(t, testenv.PostgresOptions{Settings: map[string]string{"max_connections": "50", "wal_level": "minimal"}})
+		assert.Equal(t, "50", show("max_connections"))
+		assert.Equal(t, "logical", show("wal_level"), "ALTER SYSTEM wins")
+	})
+}
