@@ -173,7 +173,7 @@ func TestSummarize(t *testing.T) {
 	require.Equal(t, []string{"c", "d"}, r.Failing)
 	require.Equal(t, 1500.0, r.DurationMS)
 
-	p.Skips = []catalog.PrecheckSkip{{Item: "c", Reason: "known", At: at}, {Item: "b", Reason: "fine", At: at}}
+	p.Skips = []catalog.PrecheckSkip{{Item: "c", Reason: "known", At: at, Status: Failed}, {Item: "b", Reason: "fine", At: at, Status: Warning}}
 	r = Summarize(p)
 	require.Equal(t, Failed, r.Status)
 	require.Equal(t, []string{"d"}, r.Failing)
@@ -181,9 +181,23 @@ func TestSummarize(t *testing.T) {
 	require.Equal(t, Failed, r.Items[2].Skipped.Status)
 	require.Equal(t, Failed, r.Items[2].Item.Status, "the stored outcome is kept")
 
-	p.Skips = append(p.Skips, catalog.PrecheckSkip{Item: "d", Reason: "also", At: at})
+	p.Skips = append(p.Skips, catalog.PrecheckSkip{Item: "d", Reason: "also", At: at, Status: Failed})
 	r = Summarize(p)
 	require.Equal(t, Passed, r.Status, "every failure and warning skipped")
 	require.Equal(t, 3, r.Skipped)
 	require.Empty(t, r.Failing)
+
+	// A skip covers the status it was given for: the warning skipped earlier
+	// that is now a failure fails, and a skip recorded without a status
+	// (before skips had one) covers nothing.
+	p.Items[1].Status = Failed
+	p.Skips = append(p.Skips, catalog.PrecheckSkip{Item: "a", Reason: "old", At: at})
+	p.Items[0].Status = Warning
+	r = Summarize(p)
+	require.Equal(t, Failed, r.Status)
+	require.Equal(t, []string{"b"}, r.Failing)
+	require.Equal(t, Failed, r.Items[1].Status)
+	require.Nil(t, r.Items[1].Skipped)
+	require.Equal(t, Warning, r.Items[0].Status)
+	require.Equal(t, 2, r.Skipped)
 }
