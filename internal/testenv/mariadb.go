@@ -34,6 +34,10 @@ type MariaDBOptions struct {
 	// directory: a small disk for free-space and disk-full tests (needs
 	// root; Server.ResizeDataDisk changes it).
 	DataDisk int64
+	// ClockOffset, when set, runs the server's clock that far ahead of the
+	// machine's (behind when negative), through libfaketime: a server whose
+	// clock is not synchronised.
+	ClockOffset time.Duration
 }
 
 // StartMariaDB starts a MariaDB server of the test's own; it is removed when the test ends.
@@ -60,6 +64,11 @@ func startMariaDB(o MariaDBOptions) (*Server, error) {
 	bin, installDB, err := mariadbBinaries()
 	if err != nil {
 		return nil, err
+	}
+	if o.ClockOffset != 0 {
+		if err := needFaketime(); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := tempDir("dtsm")
 	if err != nil {
@@ -151,6 +160,9 @@ func (m *mariadb) command(port int) *exec.Cmd {
 	}
 	cmd := exec.Command(m.bin, append(args, m.opts.Args...)...)
 	cmd.SysProcAttr = sysProcAttr(nil)
+	if m.opts.ClockOffset != 0 {
+		cmd.Env = append(os.Environ(), fakeClock(m.opts.ClockOffset)...)
+	}
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,4 +194,26 @@ func TestRestartWithOptions(t *testing.T) {
 		assert.Equal(t, "50", show("max_connections"))
 		assert.Equal(t, "logical", show("wal_level"), "ALTER SYSTEM wins")
 	})
+}
+
+// TestServerConditions: a dedicated MariaDB server on a small disk that can
+// grow, with a clock ten minutes ahead.
+func TestServerConditions(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{DataDisk: 128 << 20, ClockOffset: 10 * time.Minute})
+	db := srv.DB(t, "")
+	var serverNow float64
+	require.NoError(t, db.QueryRow("SELECT UNIX_TIMESTAMP(NOW(6))").Scan(&serverNow))
+	ahead := time.Duration(serverNow*float64(time.Second)) - time.Duration(time.Now().UnixNano())
+	assert.InDelta(t, (10 * time.Minute).Seconds(), ahead.Seconds(), 5)
+
+	size := func() int64 {
+		var st syscall.Statfs_t
+		require.NoError(t, syscall.Statfs(srv.Dir+"/data", &st))
+		return int64(st.Blocks) * st.Bsize
+	}
+	assert.Equal(t, int64(128<<20), size())
+	srv.ResizeDataDisk(t, 256<<20)
+	assert.Equal(t, int64(256<<20), size())
+	srv.Exec(t, "", "CREATE DATABASE grown") // the server keeps working
 }
