@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -89,4 +90,21 @@ func TestUnholdableTypes(t *testing.T) {
 	require.Contains(t, it.Message, "app.t.n (numeric)")
 	src.exec(t, "ALTER TABLE t ALTER COLUMN n TYPE numeric(20,4)")
 	requireItem(t, items(t, s), "objects.types", precheck.Passed)
+}
+
+// TestClockSkew: a source whose clock runs ten minutes ahead warns (delays
+// and time-based start positions are measured with it); with its clock
+// synchronised (the server restarted without the offset) it passes.
+func TestClockSkew(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{ClockOffset: 10 * time.Minute})
+	src := newSide(t, srv)
+	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
+	s := spec(src, newSide(t, testenv.Postgres(t)), job.TypeMigration)
+	it := requireItem(t, items(t, s), "source.time_zone", precheck.Warning)
+	require.Regexp(t, `^the server's clock is 10m0(\.\d)?s ahead of dts's clock$`, it.Message)
+	require.Contains(t, it.Fix, "NTP")
+
+	srv.RestartMariaDB(t, testenv.MariaDBOptions{})
+	requireItem(t, items(t, s), "source.time_zone", precheck.Passed)
 }

@@ -157,22 +157,32 @@ func TestMaxAllowedPacket(t *testing.T) {
 	requireItem(t, items(t, spec(mySrc, dst, job.TypeMigration)), "target.max_allowed_packet", precheck.Passed)
 }
 
-// TestDiskSpace: PostgreSQL shows no free space through SQL; MariaDB does
-// with its disks plugin, and the item compares.
+// TestDiskSpace: PostgreSQL shows no free space through SQL: the item
+// passes with the estimate. A MariaDB target with the DISKS plugin shows
+// it: a data directory on a disk smaller than the source's tables fails,
+// and passes once the disk has grown as the printed fix says.
 func TestDiskSpace(t *testing.T) {
 	t.Parallel()
-	src := newSide(t, testenv.MariaDB(t))
-	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'x')")
+	src := newSide(t, testenv.Postgres(t))
+	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)",
+		"INSERT INTO t SELECT g, repeat('x', 1000) FROM generate_series(1, 48000) g") // ~50 MB, stored uncompressed
 	pg := newSide(t, testenv.Postgres(t))
 	it := requireItem(t, items(t, spec(src, pg, job.TypeMigration)), "target.disk_space", precheck.Passed)
 	require.Contains(t, it.Message, "not readable")
-	require.Greater(t, it.Details["source_bytes"], int64(0))
+	need := it.Details["source_bytes"].(int64)
+	require.Greater(t, need, int64(48_000_000))
 
-	target := testenv.StartMariaDB(t, testenv.MariaDBOptions{})
+	// The template's data directory takes about 70 MB; 112 MB leaves less
+	// than the source's tables need.
+	target := testenv.StartMariaDB(t, testenv.MariaDBOptions{DataDisk: 112 << 20})
 	target.Exec(t, "", "INSTALL SONAME 'disks'")
-	it = requireItem(t, items(t, spec(src, newSide(t, target), job.TypeMigration)), "target.disk_space", precheck.Passed)
+	s := spec(src, newSide(t, target), job.TypeMigration)
+	it = requireItem(t, items(t, s), "target.disk_space", precheck.Failed)
+	require.Less(t, it.Details["target_free_bytes"], need)
+	require.Contains(t, it.Fix, "free or add at least")
+	target.ResizeDataDisk(t, 1<<30)
+	it = requireItem(t, items(t, s), "target.disk_space", precheck.Passed)
 	require.True(t, strings.HasPrefix(it.Message, "the target has "), it.Message)
-	require.Greater(t, it.Details["target_free_bytes"], int64(0))
 }
 
 // TestSharedServersPass: the harness's servers are set up for dts: every
