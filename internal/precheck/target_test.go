@@ -59,34 +59,47 @@ func TestTimeZone(t *testing.T) {
 }
 
 // TestExistingTables: an existing target table with rows fails under
-// existing_tables: fail, warns under append, and passes once dropped.
+// existing_tables: fail, warns under append, and passes once dropped; on
+// both engines.
 func TestExistingTables(t *testing.T) {
 	t.Parallel()
-	src := newSide(t, testenv.MariaDB(t))
-	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "CREATE TABLE u (id INT PRIMARY KEY)")
-	dst := newSide(t, testenv.Postgres(t))
-	dst.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)", "CREATE VIEW u AS SELECT 1 AS id")
-	s := spec(src, dst, job.TypeMigration)
+	for _, tc := range []struct {
+		name     string
+		src, dst *testenv.Server
+	}{
+		{"postgresql", testenv.MariaDB(t), testenv.Postgres(t)},
+		{"mariadb", testenv.Postgres(t), testenv.MariaDB(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newSide(t, tc.src)
+			src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "CREATE TABLE u (id INT PRIMARY KEY)", "CREATE TABLE w (id INT PRIMARY KEY)")
+			dst := newSide(t, tc.dst)
+			dst.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)", "CREATE VIEW u AS SELECT 1 AS id",
+				"CREATE TABLE w (id INT PRIMARY KEY)")
+			s := spec(src, dst, job.TypeMigration)
 
-	got := items(t, s)
-	it := requireItem(t, got, "target.existing_tables", precheck.Failed)
-	require.Contains(t, it.Message, "target tables that already exist (1, 1 with rows): app.t")
-	it = requireItem(t, got, "target.name_conflicts", precheck.Failed)
-	require.Contains(t, it.Message, "app.u is the name of an existing view")
+			got := items(t, s)
+			it := requireItem(t, got, "target.existing_tables", precheck.Failed)
+			require.Contains(t, it.Message, "target tables that already exist (2, 1 with rows): "+dst.table("t")+", "+dst.table("w"))
+			it = requireItem(t, got, "target.name_conflicts", precheck.Failed)
+			require.Contains(t, it.Message, dst.table("u")+" is the name of an existing view")
 
-	s.Target.Options.ExistingTables = job.ExistingAppend
-	it = requireItem(t, items(t, s), "target.existing_tables", precheck.Warning)
-	require.Contains(t, it.Message, "rows that are kept")
+			s.Target.Options.ExistingTables = job.ExistingAppend
+			it = requireItem(t, items(t, s), "target.existing_tables", precheck.Warning)
+			require.Contains(t, it.Message, "rows that are kept (1): "+dst.table("t")+";")
 
-	dst.exec(t, "DROP TABLE t", "DROP VIEW u")
-	got = items(t, s)
-	requireItem(t, got, "target.existing_tables", precheck.Passed)
-	requireItem(t, got, "target.name_conflicts", precheck.Passed)
+			dst.exec(t, "DROP TABLE t", "DROP VIEW u", "DROP TABLE w")
+			got = items(t, s)
+			requireItem(t, got, "target.existing_tables", precheck.Passed)
+			requireItem(t, got, "target.name_conflicts", precheck.Passed)
 
-	// Without the structure phase the tables must be there.
-	s.Phases = &job.Phases{Full: true}
-	it = requireItem(t, items(t, s), "target.existing_tables", precheck.Failed)
-	require.Contains(t, it.Message, "do not exist")
+			// Without the structure phase the tables must be there.
+			s.Phases = &job.Phases{Full: true}
+			it = requireItem(t, items(t, s), "target.existing_tables", precheck.Failed)
+			require.Contains(t, it.Message, "do not exist")
+		})
+	}
 }
 
 // TestBookkeeping: the target's dts_meta holding another job of the same
