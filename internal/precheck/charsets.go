@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/dtsorg/dts/internal/job"
 )
@@ -161,19 +162,40 @@ func narrowOutcome(ctx context.Context, dst *endpointDB, narrow []narrowColumn, 
 		}
 		byTable[k] = append(byTable[k], n)
 	}
-	for _, k := range order {
-		stmt, err := widenSQL(ctx, dst, k[0], k[1], byTable[k], known)
+	// One SHOW CREATE TABLE per table, a few at a time, for at most
+	// maxWidenSQL tables: the others need the same, and the details list them.
+	shown := order[:min(len(order), maxWidenSQL)]
+	stmts = make([]string, len(shown))
+	errs := make([]error, len(shown))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, k := range shown {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			stmts[i], errs[i] = widenSQL(ctx, dst, k[0], k[1], byTable[k], known)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return notChecked(err)
 		}
-		stmts = append(stmts, stmt)
+	}
+	fix := "run the SQL on the target: it converts these columns to utf8mb4 and keeps the rest of their definitions " +
+		"(converting rewrites the table); or let dts create the tables (target.options.existing_tables: recreate)"
+	if rest := len(order) - len(shown); rest > 0 {
+		fix += fmt.Sprintf("; the SQL covers the first %d tables, the other %d (see the details' columns) need the same", len(shown), rest)
 	}
 	return failed("existing target columns whose character set cannot hold every character the source sends (%d): %s; "+
 		"such a character stops the load (or, without strict sql_mode, is stored as '?')", len(names), limit(names, 5)).
-		with("columns", names).sql(stmts...).
-		fix("run the SQL on the target: it converts these columns to utf8mb4 and keeps the rest of their definitions " +
-			"(converting rewrites the table); or let dts create the tables (target.options.existing_tables: recreate)")
+		with("columns", names).sql(stmts...).fix("%s", fix)
 }
+
+// maxWidenSQL bounds the tables the fix SQL of narrow columns covers.
+const maxWidenSQL = 100
 
 // widenSQL is an ALTER TABLE that redefines the columns in utf8mb4, each
 // from its line in SHOW CREATE TABLE with only the character set and
@@ -224,8 +246,9 @@ func widenColumn(def, coll string) string {
 		nameEnd++
 	}
 	name, rest := def[:nameEnd+1], strings.TrimSpace(def[nameEnd+1:])
-	depth, quote, i := 0, byte(0), 0
-	for ; i < len(rest); i++ {
+	depth, quote, end := 0, byte(0), len(rest)
+scan:
+	for i := 0; i < len(rest); i++ {
 		ch := rest[i]
 		switch {
 		case quote != 0:
@@ -241,11 +264,11 @@ func widenColumn(def, coll string) string {
 		case ch == ')':
 			depth--
 		case ch == ' ' && depth == 0:
-			goto done
+			end = i
+			break scan
 		}
 	}
-done:
-	typ, tail := rest[:i], strings.TrimSpace(rest[i:])
+	typ, tail := rest[:end], strings.TrimSpace(rest[end:])
 	for {
 		upper := strings.ToUpper(tail)
 		switch {

@@ -201,3 +201,28 @@ func TestSummarize(t *testing.T) {
 	require.Equal(t, Warning, r.Items[0].Status)
 	require.Equal(t, 2, r.Skipped)
 }
+
+func TestWidenColumn(t *testing.T) {
+	t.Parallel()
+	for def, want := range map[string]string{
+		"`body` text CHARACTER SET utf8mb3 COLLATE utf8mb3_unicode_ci NOT NULL DEFAULT 'it\\'s' COMMENT 'the `body`'": "`body` text CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT 'it\\'s' COMMENT 'the `body`'",
+		"`e` enum('a b','c)d') COLLATE latin1_bin DEFAULT NULL":                                                          "`e` enum('a b','c)d') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL",
+		"`odd``name` varchar(20)":                                                                                       "`odd``name` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+		"`c` char(2) CHARSET latin1 NULL":                                                                               "`c` char(2) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+	} {
+		require.Equal(t, want, widenColumn(def, "utf8mb4_bin"), def)
+	}
+	known := map[string]bool{"co:utf8mb4_unicode_ci": true, "co:utf8mb4_swedish_ci": true, "co:utf8mb4_nopad_bin": true}
+	require.Equal(t, "utf8mb4_unicode_ci", utf8mb4Collation("utf8mb3", "utf8mb3_unicode_ci", known))
+	require.Equal(t, "utf8mb4_general_ci", utf8mb4Collation("latin1", "latin1_swedish_ci", known), "not Swedish rules")
+	require.Equal(t, "utf8mb4_bin", utf8mb4Collation("latin1", "latin1_bin", known))
+	require.Equal(t, "utf8mb4_nopad_bin", utf8mb4Collation("latin1", "latin1_nopad_bin", known))
+
+	require.True(t, canHold("utf8mb4", ""), "PostgreSQL text into utf8mb4")
+	require.False(t, canHold("utf8mb3", ""))
+	require.False(t, canHold("utf8mb3", "utf8mb4"))
+	require.True(t, canHold("utf8mb3", "latin1"))
+	require.True(t, canHold("latin1", "ascii"))
+	require.False(t, canHold("latin1", "cp1251"))
+	require.True(t, canHold("binary", "utf8mb4"))
+}
