@@ -43,4 +43,5 @@ ensure_go() {
 ensure_databases() {
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  apt_install libfaketime # servers with a skewed clock (testenv.MariaDBOptions.ClockOffset)
 }

@@ -206,7 +206,7 @@ func TestSkipNeedsCurrentResult(t *testing.T) {
 	e := setup(t, "")
 	spec := realJob(t, "stale")
 	for _, rule := range spec["objects"].(map[string]any) {
-		rule.(map[string]any)["tables"] = map[string]any{"a": map[string]any{"filter": "id > 1"}}
+		rule.(map[string]any)["tables"] = map[string]any{"a": map[string]any{"filter": "nope > 1"}} // a column a lacks: fails
 	}
 	status, body, _ := e.call("POST", "/v1/jobs", spec)
 	require.Equal(t, http.StatusCreated, status, "%v", body)

@@ -64,4 +64,9 @@ type PrecheckSkip struct {
 	Item   string    `json:"item"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
+	// Status is the item's status the user went past (failed or warning):
+	// the skip covers the item only while it has that status, so skipping a
+	// warning never lets a later failure of the same item through. Skips
+	// stored before it was recorded have none and cover nothing.
+	Status string `json:"status,omitempty"`
 }

@@ -245,7 +245,7 @@ func (s *Service) skipPrecheck(ctx context.Context, j *catalog.Job, params json.
 					kept = append(kept, sk)
 				}
 			}
-			pc.Skips = append(kept, catalog.PrecheckSkip{Item: id, Reason: strings.TrimSpace(p.Reason), At: now})
+			pc.Skips = append(kept, catalog.PrecheckSkip{Item: id, Reason: strings.TrimSpace(p.Reason), At: now, Status: status[id]})
 		}
 		return nil
 	})

@@ -21,7 +21,7 @@ func TestBinlogSettings(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{BinlogRowMetadata: "NO_LOG", Args: []string{
 		"--binlog-format=STATEMENT", "--binlog-row-image=MINIMAL", "--gtid-strict-mode=OFF",
-		"--binlog-expire-logs-seconds=600", "--binlog-ignore-db=pc_ignored",
+		"--binlog-expire-logs-seconds=600",
 	}})
 	src := newSide(t, srv)
 	src.exec(t, "CREATE TABLE keyed (id INT PRIMARY KEY, v TEXT)", "CREATE TABLE keyless (v INT)")
@@ -55,21 +55,11 @@ func TestBinlogSettings(t *testing.T) {
 	// With full row images a keyless table is safe, but slower.
 	requireItem(t, got, "objects.primary_keys", precheck.Warning)
 
-	// A selected database the binary log leaves out.
-	srv.Exec(t, "", "CREATE DATABASE pc_ignored", "CREATE TABLE pc_ignored.t (id INT PRIMARY KEY)")
-	t.Cleanup(func() { srv.Exec(t, "", "DROP DATABASE pc_ignored") })
-	ignored := spec(src, dst, job.TypeSync)
-	ignored.Objects = append(ignored.Objects, job.Entry[job.DatabaseRule]{Key: "pc_ignored", Value: job.DatabaseRule{All: true}})
-	it := requireItem(t, items(t, ignored), "source.binlog.filters", precheck.Failed)
-	require.Contains(t, it.Message, "pc_ignored")
-	// (The fix is a restart without binlog-ignore-db; the shared server has none: TestSharedServersPass.)
-
 	// The job's own replica id must differ from the source's and its replicas'.
-	// (A server_id of 0 is failed too, but MariaDB does not accept 0.)
 	var own uint32
 	require.NoError(t, srv.DB(t, "").QueryRowContext(t.Context(), "SELECT @@server_id").Scan(&own))
 	s.Source.Options.ServerID = own
-	it = requireItem(t, items(t, s), "source.server_id", precheck.Failed)
+	it := requireItem(t, items(t, s), "source.server_id", precheck.Failed)
 	require.Contains(t, it.Message, "source's own server_id")
 	s.Source.Options.ServerID = own + 4242
 	it = requireItem(t, items(t, s), "source.server_id", precheck.Passed)
@@ -101,21 +91,47 @@ func connectReplica(t *testing.T, srv *testenv.Server, id uint32) *replication.B
 	return syncer
 }
 
-// TestBinlogOff: without a binary log there is nothing to follow; the
-// fix (log_bin in the configuration, then a restart) is what the harness's
-// shared server runs with.
-func TestBinlogOff(t *testing.T) {
+// TestBinlogRestartFixes: the binlog items whose fix is a change of the
+// server's configuration and a restart: log_bin off, and binlog-ignore-db
+// naming a selected database. Each fails, and passes once the server runs
+// with the configuration the fix describes.
+func TestBinlogRestartFixes(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{Args: []string{"--skip-log-bin"}})
 	src := newSide(t, srv)
 	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
 	dst := newSide(t, testenv.Postgres(t))
-	it := requireItem(t, items(t, spec(src, dst, job.TypeSync)), "source.binlog.enabled", precheck.Failed)
-	require.Contains(t, it.Fix, "log_bin")
+	s := spec(src, dst, job.TypeSync)
 
-	shared := newSide(t, testenv.MariaDB(t))
-	shared.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
-	requireItem(t, items(t, spec(shared, dst, job.TypeSync)), "source.binlog.enabled", precheck.Passed)
+	it := requireItem(t, items(t, s), "source.binlog.enabled", precheck.Failed)
+	require.Contains(t, it.Fix, "add log_bin=binlog")
+	srv.RestartMariaDB(t, testenv.MariaDBOptions{}) // the harness's configuration has log-bin=binlog
+	requireItem(t, items(t, s), "source.binlog.enabled", precheck.Passed)
+
+	srv.RestartMariaDB(t, testenv.MariaDBOptions{Args: []string{"--binlog-ignore-db=" + src.database}})
+	it = requireItem(t, items(t, s), "source.binlog.filters", precheck.Failed)
+	require.Contains(t, it.Message, "does not log changes of "+src.database)
+	require.Contains(t, it.Fix, "remove binlog-do-db / binlog-ignore-db")
+	srv.RestartMariaDB(t, testenv.MariaDBOptions{})
+	requireItem(t, items(t, s), "source.binlog.filters", precheck.Passed)
+}
+
+// TestSnapshotPrivileges: without RELOAD a MariaDB source warns (one
+// reader); without BINLOG MONITOR there is no position to start from: the
+// item fails until the printed GRANT runs.
+func TestSnapshotPrivileges(t *testing.T) {
+	t.Parallel()
+	src := newSide(t, testenv.MariaDB(t)).withUser(t)
+	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
+	src.srv.Exec(t, "", fmt.Sprintf("GRANT SELECT ON `%s`.* TO '%s'@'%%'", src.database, src.user),
+		fmt.Sprintf("GRANT RELOAD ON *.* TO '%s'@'%%'", src.user))
+	s := spec(src, newSide(t, testenv.Postgres(t)), job.TypeMigration)
+
+	it := requireItem(t, items(t, s), "source.privileges.snapshot", precheck.Failed)
+	require.Contains(t, it.Message, "lacks BINLOG MONITOR")
+	require.Equal(t, []string{fmt.Sprintf("GRANT BINLOG MONITOR ON *.* TO '%s'@'%%';", src.user)}, it.FixSQL)
+	applyFix(t, src, it)
+	requireItem(t, items(t, s), "source.privileges.snapshot", precheck.Passed)
 }
 
 // TestReplicationPrivileges: a source user without replication privileges

@@ -133,6 +133,9 @@ func versionOutcome(v serverVersion) Outcome {
 	return o.with("version", v.text)
 }
 
+// maxSkew is the clock difference between dts and a server that warns.
+const maxSkew = 5 * time.Second
+
 // checkTimeZone: a named options.time_zone must be known to the server, and
 // the server's clock must agree with dts's (delays and time-based start
 // positions are measured with it).
@@ -161,8 +164,12 @@ func checkTimeZone(source bool) func(context.Context, *env) Outcome {
 			} else {
 				o = o.fix("use a name from SELECT name FROM pg_timezone_names, or an offset such as +01:00")
 			}
-		case skew.Abs() > 5*time.Second:
-			o = warning("the server's clock is %s off from dts's clock", skew).
+		case skew.Abs() > maxSkew:
+			way := "behind"
+			if skew < 0 { // the server's now is later than dts's
+				way = "ahead of"
+			}
+			o = warning("the server's clock is %s %s dts's clock", skew.Abs().Round(100*time.Millisecond), way).
 				with("server_time_zone", serverZone).with("clock_skew_ms", skew.Milliseconds()).
 				fix("synchronise the clocks of the dts host and the server (NTP): delays and time-based start positions are measured with them")
 		}

@@ -167,7 +167,8 @@ func checkWalRetention(ctx context.Context, e *env) Outcome {
 	}
 	return warning("max_slot_wal_keep_size is %d MB: a job stopped (or slower than the writes) while more WAL than that is written "+
 		"loses its slot and must start over", mb).with("max_slot_wal_keep_size_mb", mb).
-		fix("keep it if the disk must be protected (dts reports the slot's retained WAL); otherwise ALTER SYSTEM SET max_slot_wal_keep_size = -1 and SELECT pg_reload_conf()")
+		sql("ALTER SYSTEM SET max_slot_wal_keep_size = -1;", "SELECT pg_reload_conf();").
+		fix("keep it if the disk must be protected (dts reports the slot's retained WAL); otherwise run the SQL on the source as a superuser")
 }
 
 // checkPublication predicts what the logical source does with the job's

@@ -18,8 +18,8 @@ import (
 
 // TestLogicalSettings: a PostgreSQL source set up against logical
 // replication fails its items; the printed fixes (dropping an unused slot,
-// ending an unused replication connection) make them pass, and the settings
-// that need a restart pass on the harness's shared server.
+// ending an unused replication connection, ALTER SYSTEM and a restart)
+// make them pass.
 func TestLogicalSettings(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartPostgres(t, testenv.PostgresOptions{Settings: map[string]string{
@@ -54,11 +54,21 @@ func TestLogicalSettings(t *testing.T) {
 	requireItem(t, got, "source.replication_slots", precheck.Passed)
 	requireItem(t, got, "source.wal_senders", precheck.Passed)
 
-	shared := newSide(t, testenv.Postgres(t))
-	shared.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
-	got = items(t, spec(shared, dst, job.TypeSync))
-	requireItem(t, got, "source.wal_level", precheck.Passed)
-	requireItem(t, got, "source.wal_retention", precheck.Passed)
+	// wal_level and max_replication_slots change at a restart; the printed
+	// ALTER SYSTEM statements then take effect (and max_slot_wal_keep_size at
+	// the reload the fix includes).
+	walLevel := requireItem(t, got, "source.wal_level", precheck.Failed)
+	require.Equal(t, []string{"ALTER SYSTEM SET wal_level = logical;"}, walLevel.FixSQL)
+	require.Contains(t, walLevel.Fix, "restart")
+	retention := requireItem(t, got, "source.wal_retention", precheck.Warning)
+	applyFix(t, src, walLevel)
+	applyFix(t, src, retention)
+	srv.Restart(t)
+	got = items(t, s)
+	for _, id := range []string{"source.wal_level", "source.wal_retention", "source.replication_slots", "source.wal_senders"} {
+		requireItem(t, got, id, precheck.Passed)
+	}
+	require.Equal(t, 2, got["source.replication_slots"].Details["max_replication_slots"], "raised by the fix")
 }
 
 // replicationConn opens a physical replication connection: it holds a WAL sender.

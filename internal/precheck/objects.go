@@ -144,26 +144,6 @@ func checkSelection(ctx context.Context, e *env) Outcome {
 		with("tables", len(sel)).with("per_database", perDB)
 }
 
-// checkFilters: row filters are parsed and re-rendered, never pasted into
-// SQL; the parser comes with the object-rules feature. Until then a job with
-// a filter would copy every row, so a filter fails the precheck.
-func checkFilters(_ context.Context, e *env) Outcome {
-	var paths []string
-	for _, db := range e.spec.Objects {
-		for _, t := range db.Value.Tables {
-			if t.Value.Filter != "" {
-				paths = append(paths, fmt.Sprintf("objects.%s.tables.%s.filter", db.Key, t.Key))
-			}
-		}
-	}
-	if len(paths) == 0 {
-		return passed("no row filters")
-	}
-	return failed("row filters are not supported by this version yet: the job would copy every row of %s", strings.Join(paths, ", ")).
-		with("filters", paths).
-		fix("remove the filters (copy whole tables), or filter on the target after the copy")
-}
-
 // checkColumnRules: column renames, exclusions and added columns come with
 // the object-rules feature; until then they would be ignored silently.
 func checkColumnRules(_ context.Context, e *env) Outcome {

@@ -35,28 +35,60 @@ func TestSelection(t *testing.T) {
 	requireItem(t, got, "objects.types", precheck.Passed)
 }
 
-// TestRules: row filters and column rules are not applied by this version:
-// a job that has them fails rather than copy what the user left out.
-func TestRules(t *testing.T) {
+// TestFilters: a row filter is parsed against its table's real columns: one
+// naming a column the table lacks, or comparing a number with a string,
+// fails with the offending part named; the corrected filter passes.
+func TestFilters(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		src  *testenv.Server
+		dst  *testenv.Server
+	}{
+		{"mariadb", testenv.MariaDB(t), testenv.Postgres(t)},
+		{"postgresql", testenv.Postgres(t), testenv.MariaDB(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newSide(t, tc.src)
+			src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY, country VARCHAR(2))", "CREATE TABLE b (id INT PRIMARY KEY)")
+			s := spec(src, newSide(t, tc.dst), job.TypeMigration)
+			setFilter := func(f string) {
+				s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "a", Value: job.TableRule{Filter: f}}}
+			}
+			setFilter("id > 100 AND cuntry = 'DE'")
+			it := requireItem(t, items(t, s), "objects.filters", precheck.Failed)
+			require.Contains(t, it.Message, "objects."+src.schema+".tables.a.filter")
+			require.Contains(t, it.Message, "cuntry")
+			setFilter("id > '100'")
+			it = requireItem(t, items(t, s), "objects.filters", precheck.Failed)
+			require.Contains(t, it.Message, "'100'")
+
+			setFilter("id > 100 AND country = 'DE'")
+			it = requireItem(t, items(t, s), "objects.filters", precheck.Passed)
+			require.Equal(t, "valid row filters on 1 table", it.Message)
+			s.Objects[0].Value.Tables = nil
+			requireItem(t, items(t, s), "objects.filters", precheck.Passed)
+		})
+	}
+}
+
+// TestColumnRules: column rules are not applied by this version: a job that
+// has them fails rather than copy what the user left out.
+func TestColumnRules(t *testing.T) {
 	t.Parallel()
 	src := newSide(t, testenv.MariaDB(t))
 	src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY, ssn TEXT)")
 	dst := newSide(t, testenv.Postgres(t))
 	s := spec(src, dst, job.TypeMigration)
 	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "a", Value: job.TableRule{
-		Filter:  "id > 100",
 		Columns: job.Map[job.ColumnRule]{{Key: "ssn", Value: job.ColumnRule{Exclude: true}}},
 	}}}
-	got := items(t, s)
-	it := requireItem(t, got, "objects.filters", precheck.Failed)
-	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.filter")
-	it = requireItem(t, got, "objects.column_rules", precheck.Failed)
+	it := requireItem(t, items(t, s), "objects.column_rules", precheck.Failed)
 	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.columns")
 
 	s.Objects[0].Value.Tables = nil
-	got = items(t, s)
-	requireItem(t, got, "objects.filters", precheck.Passed)
-	requireItem(t, got, "objects.column_rules", precheck.Passed)
+	requireItem(t, items(t, s), "objects.column_rules", precheck.Passed)
 }
 
 // TestPrimaryKeys: a keyless table warns in a migration; in a sync from
@@ -169,4 +201,70 @@ func TestNameConflicts(t *testing.T) {
 	got = items(t, s)
 	requireItem(t, got, "target.name_conflicts", precheck.Passed)
 	requireItem(t, got, "objects.types", precheck.Passed)
+}
+
+// TestNarrowCharsets: existing MySQL target columns the job appends to, in
+// utf8mb3 or latin1, cannot hold the 4-byte characters of utf8mb4 source
+// columns (MariaDB) or PostgreSQL text; the printed ALTER converts them to
+// utf8mb4 and keeps the rest of each column's definition. Tables dts
+// creates name their character set, whatever the database's default.
+func TestNarrowCharsets(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		src    *testenv.Server
+		create string
+	}{
+		{"mariadb", testenv.MariaDB(t), "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT CHARACTER SET utf8mb4, " +
+			"title VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, code VARCHAR(5) CHARACTER SET ascii)"},
+		{"postgresql", testenv.Postgres(t), "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT, title VARCHAR(20), code VARCHAR(5))"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newSide(t, tc.src)
+			src.exec(t, tc.create)
+			dst := newSide(t, testenv.MariaDB(t))
+			dst.exec(t, "ALTER DATABASE `"+dst.database+"` DEFAULT CHARACTER SET latin1")
+			s := spec(src, dst, job.TypeMigration)
+			s.Target.Options.ExistingTables = job.ExistingAppend
+			requireItem(t, items(t, s), "objects.charsets", precheck.Passed) // dts creates notes in utf8mb4
+
+			dst.exec(t, "CREATE TABLE notes (id INT PRIMARY KEY, "+
+				"body TEXT CHARACTER SET utf8mb3 COLLATE utf8mb3_unicode_ci NOT NULL DEFAULT 'it''s' COMMENT 'the `body`', "+
+				"title VARCHAR(20) CHARACTER SET latin1 COLLATE latin1_bin NULL, code VARCHAR(5))")
+			it := requireItem(t, items(t, s), "objects.charsets", precheck.Failed)
+			require.Contains(t, it.Message, dst.table("notes")+".body (utf8mb3, from ")
+			require.Contains(t, it.Message, dst.table("notes")+".title (latin1, from ")
+			if src.mysql() {
+				require.NotContains(t, it.Message, ".code", "ascii fits latin1")
+			} else {
+				require.Contains(t, it.Message, ".code (latin1, from PostgreSQL text)")
+			}
+			// Recreated tables are dts's own: nothing to check.
+			s.Target.Options.ExistingTables = job.ExistingRecreate
+			requireItem(t, items(t, s), "objects.charsets", precheck.Passed)
+			s.Target.Options.ExistingTables = job.ExistingAppend
+
+			applyFix(t, dst, it)
+			requireItem(t, items(t, s), "objects.charsets", precheck.Passed)
+			type col struct{ Charset, Collation, Nullable, Comment string }
+			got := map[string]col{}
+			rows, err := dst.srv.DB(t, "").QueryContext(t.Context(), `SELECT COLUMN_NAME, CHARACTER_SET_NAME, COLLATION_NAME, IS_NULLABLE,
+				COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'notes' AND COLUMN_NAME <> 'id'`, dst.database)
+			require.NoError(t, err)
+			for rows.Next() {
+				var name string
+				var c col
+				require.NoError(t, rows.Scan(&name, &c.Charset, &c.Collation, &c.Nullable, &c.Comment))
+				got[name] = c
+			}
+			require.NoError(t, rows.Err())
+			require.Equal(t, col{"utf8mb4", "utf8mb4_unicode_ci", "NO", "the `body`"}, got["body"], "the rest of the definition is kept")
+			require.Equal(t, col{"utf8mb4", "utf8mb4_bin", "YES", ""}, got["title"])
+			dst.exec(t, "INSERT INTO notes (id) VALUES (1)")
+			var body string
+			require.NoError(t, dst.srv.DB(t, dst.database).QueryRowContext(t.Context(), "SELECT body FROM notes").Scan(&body))
+			require.Equal(t, "it's", body, "the default is kept")
+		})
+	}
 }

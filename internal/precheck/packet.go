@@ -149,6 +149,13 @@ func (e *env) measureRows(ctx context.Context, tables []*tableFacts) (map[string
 	var mu sync.Mutex
 	largest := map[string]int64{}
 	var unmeasured []string
+	// A table without a single heap page holds no row: one catalog query
+	// spares scanning it (and locking it), which for 10,000 mostly empty
+	// tables was most of this item's time.
+	tables, err = e.dropEmpty(ctx, d, tables, largest)
+	if err != nil {
+		return nil, nil, err
+	}
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	const perQuery = 50
@@ -193,6 +200,39 @@ func (e *env) measureRows(ctx context.Context, tables []*tableFacts) (map[string
 	}
 	sort.Strings(unmeasured)
 	return largest, unmeasured, nil
+}
+
+// dropEmpty returns the tables that have heap pages, and records the others
+// (plain tables of size 0) in largest as 0. Partitioned tables keep their
+// rows in their partitions and are always measured.
+func (e *env) dropEmpty(ctx context.Context, d *endpointDB, tables []*tableFacts, largest map[string]int64) ([]*tableFacts, error) {
+	schemas, names := make([]string, len(tables)), make([]string, len(tables))
+	for i, t := range tables {
+		schemas[i], names[i] = t.src.Schema, t.src.Name
+	}
+	rows, err := d.pg.Query(ctx, `SELECT r.i::int FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(nsp, rel, i)
+		JOIN pg_namespace n ON n.nspname = r.nsp JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.rel
+		WHERE c.relkind = 'r' AND pg_relation_size(c.oid) = 0`, schemas, names)
+	if err != nil {
+		return nil, fmt.Errorf("read the tables' sizes: %w", err)
+	}
+	empty, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("read the tables' sizes: %w", err)
+	}
+	isEmpty := make([]bool, len(tables))
+	for _, i := range empty {
+		isEmpty[i-1] = true // ordinality counts from 1
+	}
+	var rest []*tableFacts
+	for i, t := range tables {
+		if isEmpty[i] {
+			largest[t.src.QualifiedName()] = 0
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	return rest, nil
 }
 
 // rowSizeSQL sums the columns' sizes per row: octet_length reads the size

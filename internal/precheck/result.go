@@ -62,7 +62,8 @@ type Skip struct {
 	Status string `json:"status"`
 }
 
-// Summarize turns a stored result and its skips into what users see.
+// Summarize turns a stored result and its skips into what users see. A skip
+// covers its item only while the item has the status it was skipped with.
 func Summarize(p *catalog.Precheck) *Result {
 	r := &Result{JobID: p.JobID, SpecHash: p.SpecHash, StartedAt: p.StartedAt, FinishedAt: p.FinishedAt,
 		DurationMS: float64(p.FinishedAt.Sub(p.StartedAt).Microseconds()) / 1000, Items: make([]View, len(p.Items))}
@@ -72,7 +73,7 @@ func Summarize(p *catalog.Precheck) *Result {
 	}
 	for i, it := range p.Items {
 		v := View{Item: it, Status: it.Status}
-		if s, ok := skips[it.ID]; ok && it.Status != Passed {
+		if s, ok := skips[it.ID]; ok && it.Status != Passed && s.Status == it.Status {
 			v.Status, v.Skipped = Skipped, &Skip{Reason: s.Reason, At: s.At, Status: it.Status}
 		}
 		switch v.Status {

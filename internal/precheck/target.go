@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/transform"
 )
@@ -192,35 +194,92 @@ func checkExistingTables(ctx context.Context, e *env) Outcome {
 	return o.withStatus(Failed, "unknown existing_tables policy %q", policy)
 }
 
-// nonEmpty returns the target names of the tables that hold rows, asking
-// the sink (its TableInfo) a few tables at a time.
+// nonEmpty returns the target names of the tables that hold rows: one
+// EXISTS per table, existsBatch tables per statement, a few statements at
+// once (a round trip per table took 15 s for 10,000 tables).
 func (e *env) nonEmpty(ctx context.Context, tables []selected) ([]string, error) {
-	sink, err := e.openSink(ctx)
+	d, err := e.targetDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	has := make([]bool, len(tables))
-	errs := make([]error, len(tables))
-	sem := make(chan struct{}, 8)
+	var batches [][2]int
+	for start := 0; start < len(tables); start += existsBatch {
+		batches = append(batches, [2]int{start, min(start+existsBatch, len(tables))})
+	}
+	errs := make([]error, len(batches))
+	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
-	for i, s := range tables {
+	for b, r := range batches {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			_, has[i], errs[i] = sink.TableInfo(ctx, s.Target.Schema, s.Target.Name)
+			errs[b] = d.withRows(ctx, tables[r[0]:r[1]], func(i int) { has[r[0]+i] = true })
 		}()
 	}
 	wg.Wait()
 	var out []string
-	for i, s := range tables {
-		if errs[i] != nil {
-			return nil, errs[i]
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
+	}
+	for i, s := range tables {
 		if has[i] {
 			out = append(out, s.Target.String())
 		}
 	}
 	return out, nil
+}
+
+// existsBatch is how many tables one statement looks into: each stays
+// locked until the statement ends, and PostgreSQL's shared lock table holds
+// max_locks_per_transaction (64) × max_connections locks.
+const existsBatch = 200
+
+// withRows calls found with the index of each of tables (by target name)
+// that holds a row, in one statement.
+func (d *endpointDB) withRows(ctx context.Context, tables []selected, found func(int)) error {
+	var q strings.Builder
+	if d.pg != nil {
+		q.WriteString("SELECT i FROM (VALUES ")
+		for i, s := range tables {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "(%d, EXISTS (SELECT 1 FROM %s.%s))", i, pgIdent(s.Target.Schema), pgIdent(s.Target.Name))
+		}
+		q.WriteString(") AS v(i, has) WHERE has")
+		rows, err := d.pg.Query(ctx, q.String())
+		if err != nil {
+			return fmt.Errorf("look into the existing target tables: %w", err)
+		}
+		var i int32
+		_, err = pgx.ForEachRow(rows, []any{&i}, func() error { found(int(i)); return nil })
+		if err != nil {
+			return fmt.Errorf("look into the existing target tables: %w", err)
+		}
+		return nil
+	}
+	for i, s := range tables {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&q, "SELECT %d FROM DUAL WHERE EXISTS (SELECT 1 FROM %s.%s)", i, mysqlIdent(s.Target.Schema), mysqlIdent(s.Target.Name))
+	}
+	rows, err := d.my.QueryContext(ctx, q.String())
+	if err != nil {
+		return fmt.Errorf("look into the existing target tables: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return err
+		}
+		found(i)
+	}
+	return rows.Err()
 }

@@ -59,34 +59,47 @@ func TestTimeZone(t *testing.T) {
 }
 
 // TestExistingTables: an existing target table with rows fails under
-// existing_tables: fail, warns under append, and passes once dropped.
+// existing_tables: fail, warns under append, and passes once dropped; on
+// both engines.
 func TestExistingTables(t *testing.T) {
 	t.Parallel()
-	src := newSide(t, testenv.MariaDB(t))
-	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "CREATE TABLE u (id INT PRIMARY KEY)")
-	dst := newSide(t, testenv.Postgres(t))
-	dst.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)", "CREATE VIEW u AS SELECT 1 AS id")
-	s := spec(src, dst, job.TypeMigration)
+	for _, tc := range []struct {
+		name     string
+		src, dst *testenv.Server
+	}{
+		{"postgresql", testenv.MariaDB(t), testenv.Postgres(t)},
+		{"mariadb", testenv.Postgres(t), testenv.MariaDB(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newSide(t, tc.src)
+			src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "CREATE TABLE u (id INT PRIMARY KEY)", "CREATE TABLE w (id INT PRIMARY KEY)")
+			dst := newSide(t, tc.dst)
+			dst.exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)", "CREATE VIEW u AS SELECT 1 AS id",
+				"CREATE TABLE w (id INT PRIMARY KEY)")
+			s := spec(src, dst, job.TypeMigration)
 
-	got := items(t, s)
-	it := requireItem(t, got, "target.existing_tables", precheck.Failed)
-	require.Contains(t, it.Message, "target tables that already exist (1, 1 with rows): app.t")
-	it = requireItem(t, got, "target.name_conflicts", precheck.Failed)
-	require.Contains(t, it.Message, "app.u is the name of an existing view")
+			got := items(t, s)
+			it := requireItem(t, got, "target.existing_tables", precheck.Failed)
+			require.Contains(t, it.Message, "target tables that already exist (2, 1 with rows): "+dst.table("t")+", "+dst.table("w"))
+			it = requireItem(t, got, "target.name_conflicts", precheck.Failed)
+			require.Contains(t, it.Message, dst.table("u")+" is the name of an existing view")
 
-	s.Target.Options.ExistingTables = job.ExistingAppend
-	it = requireItem(t, items(t, s), "target.existing_tables", precheck.Warning)
-	require.Contains(t, it.Message, "rows that are kept")
+			s.Target.Options.ExistingTables = job.ExistingAppend
+			it = requireItem(t, items(t, s), "target.existing_tables", precheck.Warning)
+			require.Contains(t, it.Message, "rows that are kept (1): "+dst.table("t")+";")
 
-	dst.exec(t, "DROP TABLE t", "DROP VIEW u")
-	got = items(t, s)
-	requireItem(t, got, "target.existing_tables", precheck.Passed)
-	requireItem(t, got, "target.name_conflicts", precheck.Passed)
+			dst.exec(t, "DROP TABLE t", "DROP VIEW u", "DROP TABLE w")
+			got = items(t, s)
+			requireItem(t, got, "target.existing_tables", precheck.Passed)
+			requireItem(t, got, "target.name_conflicts", precheck.Passed)
 
-	// Without the structure phase the tables must be there.
-	s.Phases = &job.Phases{Full: true}
-	it = requireItem(t, items(t, s), "target.existing_tables", precheck.Failed)
-	require.Contains(t, it.Message, "do not exist")
+			// Without the structure phase the tables must be there.
+			s.Phases = &job.Phases{Full: true}
+			it = requireItem(t, items(t, s), "target.existing_tables", precheck.Failed)
+			require.Contains(t, it.Message, "do not exist")
+		})
+	}
 }
 
 // TestBookkeeping: the target's dts_meta holding another job of the same
@@ -157,22 +170,32 @@ func TestMaxAllowedPacket(t *testing.T) {
 	requireItem(t, items(t, spec(mySrc, dst, job.TypeMigration)), "target.max_allowed_packet", precheck.Passed)
 }
 
-// TestDiskSpace: PostgreSQL shows no free space through SQL; MariaDB does
-// with its disks plugin, and the item compares.
+// TestDiskSpace: PostgreSQL shows no free space through SQL: the item
+// passes with the estimate. A MariaDB target with the DISKS plugin shows
+// it: a data directory on a disk smaller than the source's tables fails,
+// and passes once the disk has grown as the printed fix says.
 func TestDiskSpace(t *testing.T) {
 	t.Parallel()
-	src := newSide(t, testenv.MariaDB(t))
-	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'x')")
+	src := newSide(t, testenv.Postgres(t))
+	src.exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)",
+		"INSERT INTO t SELECT g, repeat('x', 1000) FROM generate_series(1, 48000) g") // ~50 MB, stored uncompressed
 	pg := newSide(t, testenv.Postgres(t))
 	it := requireItem(t, items(t, spec(src, pg, job.TypeMigration)), "target.disk_space", precheck.Passed)
 	require.Contains(t, it.Message, "not readable")
-	require.Greater(t, it.Details["source_bytes"], int64(0))
+	need := it.Details["source_bytes"].(int64)
+	require.Greater(t, need, int64(48_000_000))
 
-	target := testenv.StartMariaDB(t, testenv.MariaDBOptions{})
+	// The template's data directory takes about 70 MB; 112 MB leaves less
+	// than the source's tables need.
+	target := testenv.StartMariaDB(t, testenv.MariaDBOptions{DataDisk: 112 << 20})
 	target.Exec(t, "", "INSTALL SONAME 'disks'")
-	it = requireItem(t, items(t, spec(src, newSide(t, target), job.TypeMigration)), "target.disk_space", precheck.Passed)
+	s := spec(src, newSide(t, target), job.TypeMigration)
+	it = requireItem(t, items(t, s), "target.disk_space", precheck.Failed)
+	require.Less(t, it.Details["target_free_bytes"], need)
+	require.Contains(t, it.Fix, "free or add at least")
+	target.ResizeDataDisk(t, 1<<30)
+	it = requireItem(t, items(t, s), "target.disk_space", precheck.Passed)
 	require.True(t, strings.HasPrefix(it.Message, "the target has "), it.Message)
-	require.Greater(t, it.Details["target_free_bytes"], int64(0))
 }
 
 // TestSharedServersPass: the harness's servers are set up for dts: every

@@ -40,8 +40,10 @@ func checkTypes(ctx context.Context, e *env) Outcome {
 }
 
 // checkCharsets: the target must know every character set and collation a
-// same-engine copy keeps, and a PostgreSQL target's database encoding must
-// hold every character the source can send.
+// same-engine copy keeps, existing MySQL target columns the job writes into
+// must hold every character their source columns can (charsets.go), and a
+// PostgreSQL target's database encoding must hold every character the
+// source can send.
 func checkCharsets(ctx context.Context, e *env) Outcome {
 	tables, err := e.tables(ctx)
 	if err != nil {
@@ -55,37 +57,53 @@ func checkCharsets(ctx context.Context, e *env) Outcome {
 	if err != nil {
 		return notChecked(err)
 	}
-	switch {
-	case dst.my != nil && e.spec.Source.Engine.IsMySQL():
-		return mysqlCollations(ctx, dst, tables)
-	case dst.pg != nil:
+	if dst.pg != nil {
 		return postgresEncodings(ctx, e, src, dst, tables)
 	}
-	return passed("tables are created in utf8mb4, which holds every character PostgreSQL can store")
+	known, err := targetCollations(ctx, dst)
+	if err != nil {
+		return notChecked(err)
+	}
+	var outs []Outcome
+	if e.spec.Source.Engine.IsMySQL() {
+		outs = append(outs, mysqlCollations(known, tables))
+	} else {
+		outs = append(outs, passed("tables dts creates are in utf8mb4, which holds every character PostgreSQL can store"))
+	}
+	narrow, err := narrowColumns(ctx, e, dst, tables)
+	if err != nil {
+		return notChecked(err)
+	}
+	if len(narrow) > 0 {
+		outs = append(outs, narrowOutcome(ctx, dst, narrow, known))
+	}
+	return combine(outs...)
 }
 
-// mysqlCollations checks that a MySQL target knows what the source's columns use.
-func mysqlCollations(ctx context.Context, dst *endpointDB, tables []*tableFacts) Outcome {
+// targetCollations lists the character sets ("cs:name") and collations
+// ("co:name") a MySQL target knows, in lower case.
+func targetCollations(ctx context.Context, dst *endpointDB) (map[string]bool, error) {
 	known := map[string]bool{}
-	rows, err := dst.my.QueryContext(ctx, "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS")
+	rows, err := dst.my.QueryContext(ctx, "SELECT COALESCE(CHARACTER_SET_NAME, ''), COLLATION_NAME FROM information_schema.COLLATIONS")
 	if err != nil {
-		return notChecked(fmt.Errorf("list the target's collations: %w", err))
+		return nil, fmt.Errorf("list the target's collations: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var cs, co sql.NullString // MariaDB lists collations of no single character set (uca1400) with a NULL one
 		if err := rows.Scan(&cs, &co); err != nil {
-			rows.Close()
-			return notChecked(err)
+			return nil, err
 		}
 		if cs.Valid {
 			known["cs:"+strings.ToLower(cs.String)] = true
 		}
 		known["co:"+strings.ToLower(co.String)] = true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return notChecked(err)
-	}
+	return known, rows.Err()
+}
+
+// mysqlCollations checks that a MySQL target knows what the source's columns use.
+func mysqlCollations(known map[string]bool, tables []*tableFacts) Outcome {
 	unknown := map[string][]string{} // charset or collation → columns
 	note := func(kind, name, where string) {
 		if name != "" && kind == "cs" && strings.EqualFold(name, "binary") {
@@ -114,6 +132,35 @@ func mysqlCollations(ctx context.Context, dst *endpointDB, tables []*tableFacts)
 		with("unknown", unknown).
 		fix("change these columns' collation on the source to one both servers know (e.g. utf8mb4_unicode_ci), " +
 			"or create the target tables yourself and set target.options.existing_tables to append")
+}
+
+// combine merges outcomes of one item: the worst status; the messages,
+// fixes and SQL of the outcomes that did not pass (of all when all passed).
+func combine(outs ...Outcome) Outcome {
+	rank := map[string]int{Passed: 0, Warning: 1, Failed: 2}
+	worst := Passed
+	for _, o := range outs {
+		if rank[o.Status] > rank[worst] {
+			worst = o.Status
+		}
+	}
+	c := Outcome{Status: worst}
+	var msgs, fixes []string
+	for _, o := range outs {
+		if worst != Passed && o.Status == Passed {
+			continue
+		}
+		msgs = append(msgs, o.Message)
+		if o.Fix != "" {
+			fixes = append(fixes, o.Fix)
+		}
+		c.FixSQL = append(c.FixSQL, o.FixSQL...)
+		for k, v := range o.Details {
+			c = c.with(k, v)
+		}
+	}
+	c.Message, c.Fix = strings.Join(msgs, "; "), strings.Join(fixes, "; ")
+	return c
 }
 
 // postgresEncodings: a PostgreSQL target database in an encoding other than

@@ -173,7 +173,7 @@ func TestSummarize(t *testing.T) {
 	require.Equal(t, []string{"c", "d"}, r.Failing)
 	require.Equal(t, 1500.0, r.DurationMS)
 
-	p.Skips = []catalog.PrecheckSkip{{Item: "c", Reason: "known", At: at}, {Item: "b", Reason: "fine", At: at}}
+	p.Skips = []catalog.PrecheckSkip{{Item: "c", Reason: "known", At: at, Status: Failed}, {Item: "b", Reason: "fine", At: at, Status: Warning}}
 	r = Summarize(p)
 	require.Equal(t, Failed, r.Status)
 	require.Equal(t, []string{"d"}, r.Failing)
@@ -181,9 +181,48 @@ func TestSummarize(t *testing.T) {
 	require.Equal(t, Failed, r.Items[2].Skipped.Status)
 	require.Equal(t, Failed, r.Items[2].Item.Status, "the stored outcome is kept")
 
-	p.Skips = append(p.Skips, catalog.PrecheckSkip{Item: "d", Reason: "also", At: at})
+	p.Skips = append(p.Skips, catalog.PrecheckSkip{Item: "d", Reason: "also", At: at, Status: Failed})
 	r = Summarize(p)
 	require.Equal(t, Passed, r.Status, "every failure and warning skipped")
 	require.Equal(t, 3, r.Skipped)
 	require.Empty(t, r.Failing)
+
+	// A skip covers the status it was given for: the warning skipped earlier
+	// that is now a failure fails, and a skip recorded without a status
+	// (before skips had one) covers nothing.
+	p.Items[1].Status = Failed
+	p.Skips = append(p.Skips, catalog.PrecheckSkip{Item: "a", Reason: "old", At: at})
+	p.Items[0].Status = Warning
+	r = Summarize(p)
+	require.Equal(t, Failed, r.Status)
+	require.Equal(t, []string{"b"}, r.Failing)
+	require.Equal(t, Failed, r.Items[1].Status)
+	require.Nil(t, r.Items[1].Skipped)
+	require.Equal(t, Warning, r.Items[0].Status)
+	require.Equal(t, 2, r.Skipped)
+}
+
+func TestWidenColumn(t *testing.T) {
+	t.Parallel()
+	for def, want := range map[string]string{
+		"`body` text CHARACTER SET utf8mb3 COLLATE utf8mb3_unicode_ci NOT NULL DEFAULT 'it\\'s' COMMENT 'the `body`'": "`body` text CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT 'it\\'s' COMMENT 'the `body`'",
+		"`e` enum('a b','c)d') COLLATE latin1_bin DEFAULT NULL":                                                          "`e` enum('a b','c)d') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL",
+		"`odd``name` varchar(20)":                                                                                       "`odd``name` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+		"`c` char(2) CHARSET latin1 NULL":                                                                               "`c` char(2) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+	} {
+		require.Equal(t, want, widenColumn(def, "utf8mb4_bin"), def)
+	}
+	known := map[string]bool{"co:utf8mb4_unicode_ci": true, "co:utf8mb4_swedish_ci": true, "co:utf8mb4_nopad_bin": true}
+	require.Equal(t, "utf8mb4_unicode_ci", utf8mb4Collation("utf8mb3", "utf8mb3_unicode_ci", known))
+	require.Equal(t, "utf8mb4_general_ci", utf8mb4Collation("latin1", "latin1_swedish_ci", known), "not Swedish rules")
+	require.Equal(t, "utf8mb4_bin", utf8mb4Collation("latin1", "latin1_bin", known))
+	require.Equal(t, "utf8mb4_nopad_bin", utf8mb4Collation("latin1", "latin1_nopad_bin", known))
+
+	require.True(t, canHold("utf8mb4", ""), "PostgreSQL text into utf8mb4")
+	require.False(t, canHold("utf8mb3", ""))
+	require.False(t, canHold("utf8mb3", "utf8mb4"))
+	require.True(t, canHold("utf8mb3", "latin1"))
+	require.True(t, canHold("latin1", "ascii"))
+	require.False(t, canHold("latin1", "cp1251"))
+	require.True(t, canHold("binary", "utf8mb4"))
 }

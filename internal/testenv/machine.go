@@ -119,6 +119,7 @@ func sweep(parent string) {
 		}
 		pid, err := strconv.Atoi(string(b))
 		if err == nil && pid > 0 && !alive(pid) {
+			unmountDisk(filepath.Join(dir, "data")) // a DataDisk left mounted
 			os.RemoveAll(dir)
 		}
 	}

@@ -30,6 +30,14 @@ type MariaDBOptions struct {
 	Args []string
 	// TLS turns TLS on with these certificates.
 	TLS *Certs
+	// DataDisk, when set, is the size in bytes of a tmpfs mounted at the data
+	// directory: a small disk for free-space and disk-full tests (needs
+	// root; Server.ResizeDataDisk changes it).
+	DataDisk int64
+	// ClockOffset, when set, runs the server's clock that far ahead of the
+	// machine's (behind when negative), through libfaketime: a server whose
+	// clock is not synchronised.
+	ClockOffset time.Duration
 }
 
 // StartMariaDB starts a MariaDB server of the test's own; it is removed when the test ends.
@@ -57,6 +65,11 @@ func startMariaDB(o MariaDBOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ClockOffset != 0 {
+		if err := needFaketime(); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := tempDir("dtsm")
 	if err != nil {
 		return nil, err
@@ -64,11 +77,11 @@ func startMariaDB(o MariaDBOptions) (*Server, error) {
 	m := &mariadb{bin: bin, dir: dir, serverID: serverIDs.Add(1), opts: o}
 	s := &Server{Engine: job.EngineMariaDB, Host: "127.0.0.1", User: User, Password: Password, Dir: dir, flavor: m}
 	if err := m.init(installDB); err != nil {
-		os.RemoveAll(dir)
+		s.shutdown()
 		return nil, err
 	}
 	if err := s.boot(true); err != nil {
-		os.RemoveAll(dir)
+		s.shutdown()
 		return nil, err
 	}
 	if err := m.createUser(s.Port); err != nil {
@@ -82,18 +95,28 @@ func (m *mariadb) init(installDB string) error {
 	if err := os.Mkdir(filepath.Join(m.dir, "tmp"), 0o700); err != nil {
 		return err
 	}
-	args := []string{"--no-defaults", "--datadir=" + filepath.Join(m.dir, "data"),
-		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
-		"--innodb-log-file-size=48M", "--tmpdir=" + filepath.Join(m.dir, "tmp")}
-	if os.Geteuid() == 0 {
-		args = append(args, "--user=root")
-	}
 	if m.opts.TLS != nil {
 		if err := m.opts.TLS.write(m.dir, nil); err != nil {
 			return err
 		}
 	}
-	return run(exec.Command(installDB, args...))
+	if m.opts.DataDisk > 0 {
+		if err := mountDisk(filepath.Join(m.dir, "data"), m.opts.DataDisk); err != nil {
+			return err
+		}
+	}
+	return mariadbTemplate.copyTo(m.dir, "dtsm", func(tpl string) error {
+		if err := os.Mkdir(filepath.Join(tpl, "tmp"), 0o700); err != nil {
+			return err
+		}
+		args := []string{"--no-defaults", "--datadir=" + filepath.Join(tpl, "data"),
+			"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
+			"--innodb-log-file-size=48M", "--tmpdir=" + filepath.Join(tpl, "tmp")}
+		if os.Geteuid() == 0 {
+			args = append(args, "--user=root")
+		}
+		return run(exec.Command(installDB, args...))
+	})
 }
 
 func (m *mariadb) command(port int) *exec.Cmd {
@@ -137,6 +160,9 @@ func (m *mariadb) command(port int) *exec.Cmd {
 	}
 	cmd := exec.Command(m.bin, append(args, m.opts.Args...)...)
 	cmd.SysProcAttr = sysProcAttr(nil)
+	if m.opts.ClockOffset != 0 {
+		cmd.Env = append(os.Environ(), fakeClock(m.opts.ClockOffset)...)
+	}
 	return cmd
 }
 

@@ -26,8 +26,10 @@ import (
 
 // PostgresOptions changes a dedicated PostgreSQL server.
 type PostgresOptions struct {
-	// Settings are extra server settings (-c name=value), e.g.
-	// max_slot_wal_keep_size or log_statement; they override the harness's.
+	// Settings are extra server settings, e.g. max_slot_wal_keep_size or
+	// log_statement; they override the harness's. They are written to a
+	// configuration file, not the command line, so ALTER SYSTEM overrides
+	// them after a restart, as on a real server.
 	Settings map[string]string
 	// TLS turns TLS on with these certificates.
 	TLS *Certs
@@ -69,6 +71,10 @@ func startPostgres(o PostgresOptions) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if err := p.writeSettings(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	if err := s.boot(true); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -80,9 +86,10 @@ func startPostgres(o PostgresOptions) (*Server, error) {
 	return s, nil
 }
 
-// init runs initdb with password authentication (scram-sha-256 for local and
-// host lines, replication included), so a wrong password really fails.
-// PostgreSQL refuses to run as root: as root, the directory goes to the
+// init gives the server a copy of the template data directory, made by
+// initdb with password authentication (scram-sha-256 for local and host
+// lines, replication included), so a wrong password really fails.
+// PostgreSQL refuses to run as root: as root, the directories go to the
 // postgres OS user and initdb and postgres run as that user.
 func (p *postgres) init() error {
 	if os.Geteuid() == 0 {
@@ -94,31 +101,60 @@ func (p *postgres) init() error {
 		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
 		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	pwfile := filepath.Join(p.dir, "pwfile")
-	if err := os.WriteFile(pwfile, []byte(Password+"\n"), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(pwfile)
 	if p.opts.TLS != nil {
 		if err := p.opts.TLS.write(p.dir, p.cred); err != nil {
 			return err
 		}
 	}
 	if p.cred != nil {
-		for _, f := range []string{p.dir, pwfile} {
+		if err := os.Chown(p.dir, int(p.cred.Uid), int(p.cred.Gid)); err != nil {
+			return err
+		}
+	}
+	return postgresTemplate.copyTo(p.dir, "dtsp", p.initdb)
+}
+
+// initdb initialises the template's data directory in dir. Its
+// postgresql.conf includes settingsFile last: the harness's settings
+// override initdb's, and ALTER SYSTEM (postgresql.auto.conf, read after
+// postgresql.conf) overrides the harness's, as on a real server.
+func (p *postgres) initdb(dir string) error {
+	pwfile := filepath.Join(dir, "pwfile")
+	if err := os.WriteFile(pwfile, []byte(Password+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(pwfile)
+	if p.cred != nil {
+		for _, f := range []string{dir, pwfile} {
 			if err := os.Chown(f, int(p.cred.Uid), int(p.cred.Gid)); err != nil {
 				return err
 			}
 		}
 	}
-	cmd := exec.Command(filepath.Join(p.bindir, "initdb"), "-D", filepath.Join(p.dir, "data"),
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(filepath.Join(p.bindir, "initdb"), "-D", data,
 		"-U", pgAdmin, "-A", "scram-sha-256", "--pwfile="+pwfile,
 		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
 	cmd.SysProcAttr = sysProcAttr(p.cred)
-	return run(cmd)
+	if err := run(cmd); err != nil {
+		return err
+	}
+	conf, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(conf, "\ninclude_if_exists = '%s'\n", settingsFile)
+	if cerr := conf.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-func (p *postgres) command(port int) *exec.Cmd {
+// settingsFile holds the harness's settings, in the data directory.
+const settingsFile = "testenv.conf"
+
+// settings returns the server's settings: the harness's, then the options'.
+func (p *postgres) settings() map[string]string {
 	settings := map[string]string{
 		"listen_addresses":      "127.0.0.1",
 		"wal_level":             "logical",
@@ -138,10 +174,28 @@ func (p *postgres) command(port int) *exec.Cmd {
 	for k, v := range p.opts.Settings {
 		settings[k] = v
 	}
-	args := []string{"-D", filepath.Join(p.dir, "data"), "-p", strconv.Itoa(port), "-k", p.dir}
+	return settings
+}
+
+// writeSettings writes the settings into the data directory's settingsFile.
+func (p *postgres) writeSettings() error {
+	settings := p.settings()
+	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
-		args = append(args, "-c", k+"="+settings[k])
+		fmt.Fprintf(&b, "%s = '%s'\n", k, strings.ReplaceAll(settings[k], "'", "''"))
 	}
+	path := filepath.Join(p.dir, "data", settingsFile)
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	if p.cred != nil {
+		return os.Chown(path, int(p.cred.Uid), int(p.cred.Gid))
+	}
+	return nil
+}
+
+func (p *postgres) command(port int) *exec.Cmd {
+	args := []string{"-D", filepath.Join(p.dir, "data"), "-p", strconv.Itoa(port), "-k", p.dir}
 	cmd := exec.Command(filepath.Join(p.bindir, "postgres"), args...)
 	cmd.SysProcAttr = sysProcAttr(p.cred)
 	return cmd

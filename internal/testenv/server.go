@@ -202,6 +202,9 @@ func (s *Server) shutdown() {
 		s.proc.stop(s.flavor.stopSignal())
 		s.proc = nil
 	}
+	if m, ok := s.flavor.(*mariadb); ok && m.opts.DataDisk > 0 {
+		unmountDisk(filepath.Join(s.Dir, "data"))
+	}
 	if err := os.RemoveAll(s.Dir); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: remove %s: %v\n", s.Dir, err)
 	}

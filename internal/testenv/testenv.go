@@ -11,7 +11,9 @@
 //
 // Tests share a server and isolate themselves with a database each
 // (NewDatabase). A test that needs other settings, or kills and restarts the
-// server, starts a dedicated one (StartMariaDB, StartPostgres).
+// server, starts a dedicated one (StartMariaDB, StartPostgres), copied from a
+// data directory initialised once per binary; RestartMariaDB and
+// RestartPostgres restart it with changed settings.
 //
 // Every server has a superuser named User whose Password holds characters
 // that break naive DSN building; Endpoint logs in as that user.
@@ -45,6 +47,7 @@ func Main(m *testing.M) int {
 			l.srv.shutdown()
 		}
 	}
+	removeTemplates()
 	return code
 }
 

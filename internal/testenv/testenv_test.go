@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -156,4 +157,63 @@ func TestDatabaseNames(t *testing.T) {
 		assert.Regexp(t, `^t_[a-z0-9_]+_\d+$`, name)
 		assert.NotContains(t, name, "__")
 	})
+}
+
+// TestRestartWithOptions: a dedicated server restarts on its port and data
+// with changed options, as after editing its configuration; on PostgreSQL,
+// ALTER SYSTEM overrides the harness's settings once the server restarts.
+func TestRestartWithOptions(t *testing.T) {
+	t.Parallel()
+	t.Run("mariadb", func(t *testing.T) {
+		t.Parallel()
+		srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{Args: []string{"--skip-log-bin"}})
+		db := srv.NewDatabase(t)
+		srv.Exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)")
+		var logBin int
+		require.NoError(t, srv.DB(t, "").QueryRow("SELECT @@log_bin").Scan(&logBin))
+		assert.Equal(t, 0, logBin)
+		port := srv.Port
+		srv.RestartMariaDB(t, testenv.MariaDBOptions{})
+		require.NoError(t, srv.DB(t, db).QueryRow("SELECT @@log_bin FROM t UNION SELECT @@log_bin").Scan(&logBin))
+		assert.Equal(t, 1, logBin)
+		assert.Equal(t, port, srv.Port)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		srv := testenv.StartPostgres(t, testenv.PostgresOptions{Settings: map[string]string{"wal_level": "replica"}})
+		show := func(name string) string {
+			var v string
+			require.NoError(t, srv.DB(t, "").QueryRow("SHOW "+name).Scan(&v))
+			return v
+		}
+		assert.Equal(t, "replica", show("wal_level"))
+		srv.Exec(t, "", "ALTER SYSTEM SET wal_level = logical")
+		srv.Restart(t)
+		assert.Equal(t, "logical", show("wal_level"))
+		srv.RestartPostgres(t, testenv.PostgresOptions{Settings: map[string]string{"max_connections": "50", "wal_level": "minimal"}})
+		assert.Equal(t, "50", show("max_connections"))
+		assert.Equal(t, "logical", show("wal_level"), "ALTER SYSTEM wins")
+	})
+}
+
+// TestServerConditions: a dedicated MariaDB server on a small disk that can
+// grow, with a clock ten minutes ahead.
+func TestServerConditions(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartMariaDB(t, testenv.MariaDBOptions{DataDisk: 128 << 20, ClockOffset: 10 * time.Minute})
+	db := srv.DB(t, "")
+	var serverNow float64
+	require.NoError(t, db.QueryRow("SELECT UNIX_TIMESTAMP(NOW(6))").Scan(&serverNow))
+	ahead := time.Duration(serverNow*float64(time.Second)) - time.Duration(time.Now().UnixNano())
+	assert.InDelta(t, (10 * time.Minute).Seconds(), ahead.Seconds(), 5)
+
+	size := func() int64 {
+		var st syscall.Statfs_t
+		require.NoError(t, syscall.Statfs(srv.Dir+"/data", &st))
+		return int64(st.Blocks) * st.Bsize
+	}
+	assert.Equal(t, int64(128<<20), size())
+	srv.ResizeDataDisk(t, 256<<20)
+	assert.Equal(t, int64(256<<20), size())
+	srv.Exec(t, "", "CREATE DATABASE grown") // the server keeps working
 }
