@@ -29,6 +29,9 @@ type Report struct {
 	ExtraTables []string    `json:"extra_tables,omitempty"`
 	Repair      *RepairInfo `json:"repair,omitempty"`
 	Warnings    []string    `json:"warnings,omitempty"`
+	// TimeLimited says the time limit (max_hours) ended the compare: what
+	// was done is kept (a journal) for the next run to continue.
+	TimeLimited bool `json:"time_limited,omitempty"`
 	StartedAt   time.Time   `json:"started_at"`
 	FinishedAt  time.Time   `json:"finished_at"`
 	Seconds     float64     `json:"seconds"`

@@ -83,7 +83,7 @@ func (c *Compare) Run(ctx context.Context) (*Result, error) {
 		if ctx.Err() == nil && work.Err() != nil {
 			rep.Warnings = append(rep.Warnings, timeLimit+" before the tables' structure was read")
 			rep.finish(started)
-			rep.Status = StatusIncomplete
+			rep.Status, rep.TimeLimited = StatusIncomplete, true
 			return res, nil
 		}
 		return nil, err
@@ -126,6 +126,7 @@ func (c *Compare) Run(ctx context.Context) (*Result, error) {
 	}
 	c.Progress.set(PhaseDone)
 	rep.finish(started)
+	rep.TimeLimited = ctx.Err() == nil && work.Err() != nil
 	log.InfoContext(ctx, "compare finished", "status", rep.Status, "tables", len(rep.Tables), "seconds", rep.Seconds)
 	return res, nil
 }

@@ -29,6 +29,8 @@ type Verifier struct {
 type Verified struct {
 	// Diffs are the rows that differ for good.
 	Diffs []RowDiff
+	// Keys are the keys of the rows in Diffs, as Check takes them.
+	Keys []value.Row
 	// Unlisted differ too, beyond Options.MaxRepairBytes; Unconfirmed
 	// could not be decided (the job lagged more than MaxSettle).
 	Unlisted, Unconfirmed int64
@@ -110,8 +112,18 @@ func (v *Verifier) Check(ctx context.Context, table string, keys []value.Row) (V
 	out := Verified{Unlisted: res.unlisted, Unconfirmed: res.unconfirmed}
 	for _, d := range res.diffs {
 		out.Diffs = append(out.Diffs, t.rowDiff(d))
+		out.Keys = append(out.Keys, d.key)
 	}
 	return out, nil
+}
+
+// KeyColumns returns the source key columns of a table the verifier can
+// check: the values Check takes, in order.
+func (v *Verifier) KeyColumns(table string) []string {
+	if p, ok := v.pairs[table]; ok {
+		return p.keyNames()
+	}
+	return nil
 }
 
 // Tables returns the source tables (schema.name) the verifier can check

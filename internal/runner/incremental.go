@@ -79,6 +79,11 @@ func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src c
 		return err
 	}
 	defer stream.Close()
+	if spec.Check.Incremental.Enabled {
+		var stopVerify func()
+		stream, stopVerify = r.startVerify(ctx, jobID, spec, stream, progress, log)
+		defer stopVerify()
+	}
 	progress.set(PhaseIncremental)
 	log.InfoContext(ctx, "following the source", "from", from.String(), "workers", coord.Workers())
 	return coord.Run(ctx, stream)
