@@ -98,49 +98,99 @@ func compareCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// compareRun is one foreground compare of a job file.
+type compareRun struct {
+	spec  *job.Spec
+	opts  compare.Options
+	dir   string // where the repair SQL and the resume state go
+	reset bool
+	// quiet: no live display (another one is on the screen).
+	quiet bool
+}
+
 func runCompare(ctx context.Context, g *globals, spec *job.Spec, opts compare.Options, dir string, reset bool, log *slog.Logger) error {
-	journal := &compare.FileJournal{Path: filepath.Join(dir, "state.jsonl")}
-	if reset {
-		if err := journal.Remove(); err != nil {
-			return fmt.Errorf("forget the compare state: %w", err)
-		}
-	}
-	repairFile := filepath.Join(dir, "repair.sql")
-	progress := compare.NewProgress()
-	c := &compare.Compare{Spec: spec, Options: opts, Journal: journal, Engines: engines.Engines{}, Log: log,
-		Progress: progress, RepairFile: repairFile}
-	display := startCompareDisplay(g, progress)
-	res, err := c.Run(ctx)
-	display.stop()
-	switch {
-	case errors.Is(err, context.Canceled):
-		return errs.New("Stopped", "stopped before the compare finished; its progress is in %s", journal.Path).
-			WithFix("run the same command again to resume (--reset starts over)")
-	case err != nil:
-		return err
-	}
-	if err := journal.Remove(); err != nil {
-		return fmt.Errorf("remove the compare state: %w", err)
-	}
-	rep := res.Report
-	if len(res.Script) > 0 {
-		if err := writeScript(repairFile, res.Script); err != nil {
+	if opts.Follower == nil {
+		// A `dts run` of the same file may be applying changes now: its
+		// checkpoints on the target say how far it has got.
+		f, closeF, err := compare.NewCheckpointFollower(ctx, engines.Engines{}, spec.Target, "run-"+spec.Name, log)
+		if err != nil {
 			return err
 		}
+		defer closeF()
+		if f != nil {
+			if _, running, err := f.Applied(ctx); err == nil && running {
+				opts.Follower = f
+			}
+		}
+	}
+	rep, err := (&compareRun{spec: spec, opts: opts, dir: dir, reset: reset}).run(ctx, g, log)
+	if err != nil {
+		return err
+	}
+	return compareOutcome(rep)
+}
+
+// run runs the compare, keeps the repair SQL and prints the report.
+func (c *compareRun) run(ctx context.Context, g *globals, log *slog.Logger) (*compare.Report, error) {
+	journal := &compare.FileJournal{Path: filepath.Join(c.dir, "state.jsonl")}
+	if c.reset {
+		if err := journal.Remove(); err != nil {
+			return nil, fmt.Errorf("forget the compare state: %w", err)
+		}
+	}
+	repairFile := filepath.Join(c.dir, "repair.sql")
+	progress := compare.NewProgress()
+	cmp := &compare.Compare{Spec: c.spec, Options: c.opts, Journal: journal, Engines: engines.Engines{}, Log: log,
+		Progress: progress, RepairFile: repairFile}
+	var display *compareDisplay
+	if !c.quiet {
+		display = startCompareDisplay(g, progress)
+	}
+	res, err := cmp.Run(ctx)
+	if display != nil {
+		display.stop()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return nil, errs.New("Stopped", "stopped before the compare finished; its progress is in %s", journal.Path).
+			WithFix("run dts compare on the same file (with --dir %s) to resume; --reset starts over", c.dir)
+	case err != nil:
+		return nil, err
+	}
+	rep := res.Report
+	if rep.TimeLimited {
+		// Cut short by max_hours: the state stays so that the next run resumes.
+		fmt.Fprintf(g.stderr, "the time limit ended the compare; run it again to continue from %s\n", journal.Path)
+	} else if err := journal.Remove(); err != nil {
+		return nil, fmt.Errorf("remove the compare state: %w", err)
+	}
+	if len(res.Script) > 0 {
+		if err := writeScript(repairFile, res.Script); err != nil {
+			return nil, err
+		}
 	} else if err := os.Remove(repairFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove the old repair SQL: %w", err)
+		return nil, fmt.Errorf("remove the old repair SQL: %w", err)
 	}
 	if g.output == "json" {
 		writeJSON(g.stdout, rep)
 	} else {
 		printReport(g, rep)
 	}
-	if rep.Differs() && (rep.Repair == nil || !rep.Repair.Applied || rep.Repair.Truncated) {
+	return rep, nil
+}
+
+// compareOutcome is the exit error of a finished compare: nil only when
+// everything is equal, or differed and was repaired and found equal after.
+func compareOutcome(rep *compare.Report) error {
+	switch {
+	case rep.Repair != nil && rep.Repair.Applied && rep.Repair.Verified && rep.Repair.StillDifferent > 0:
+		return errs.New(codeDifferent, "the repair was applied but %d rows still differ when compared again", rep.Repair.StillDifferent).
+			WithFix("something on the target undoes the repair (a trigger, a writer, a sync job writing the other way): find it, then compare again")
+	case rep.Differs() && !rep.Repair.Repaired():
 		return errs.New(codeDifferent, "the source and the target differ").
 			WithFix("see the report; apply the repair SQL (dts compare --repair, or run it with the target's client)")
-	}
-	if rep.Status == compare.StatusIncomplete {
-		return errs.New("Compare.Incomplete", "some tables were not compared completely").WithFix("see the reasons in the report")
+	case rep.Status == compare.StatusIncomplete:
+		return errs.New("Compare.Incomplete", "some tables were not compared completely").WithFix("see the reasons in the report; run the compare again")
 	}
 	return nil
 }
@@ -204,6 +254,9 @@ func printReport(g *globals, r *compare.Report) {
 		if t.Unlisted > 0 {
 			fmt.Fprintf(g.stdout, "  %d more differences not listed (beyond the repair bound): compare again after repairing\n", t.Unlisted)
 		}
+		if t.Unconfirmed > 0 {
+			fmt.Fprintf(g.stdout, "  %d rows could not be confirmed while a sync applied changes: compare again\n", t.Unconfirmed)
+		}
 	}
 	if len(r.ExtraTables) > 0 {
 		fmt.Fprintf(g.stdout, "\non the target only: %s\n", strings.Join(r.ExtraTables, ", "))
@@ -211,8 +264,12 @@ func printReport(g *globals, r *compare.Report) {
 	if x := r.Repair; x != nil && x.Statements > 0 {
 		fmt.Fprintf(g.stdout, "\nrepair SQL (%s, %d statements): %s\n", x.Dialect, x.Statements, x.File)
 		switch {
+		case x.Applied && x.Verified && x.StillDifferent > 0:
+			fmt.Fprintf(g.stdout, "repair applied to the target, but %d rows still differ when compared again\n", x.StillDifferent)
+		case x.Applied && x.Unconfirmed > 0:
+			fmt.Fprintf(g.stdout, "repair applied to the target; %d repaired rows could not be confirmed while a sync applied changes\n", x.Unconfirmed)
 		case x.Applied:
-			fmt.Fprintln(g.stdout, "repair applied to the target")
+			fmt.Fprintln(g.stdout, "repair applied to the target and the repaired rows compared equal")
 		case x.Error != "":
 			fmt.Fprintf(g.stdout, "repair failed: %s\n", x.Error)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"strconv"
@@ -23,13 +24,14 @@ import (
 //	                       (numeric → DECIMAL(65,30) reads back 1.500…0)
 //	binary                 lowercase hex in the hash (PostgreSQL text cannot hold bytes)
 //
-// A row's hash is md5 over its columns' fields joined by '#', where a
+// A row's hash is taken over its columns' fields joined by '#', where a
 // field is "N" for NULL, else the compare form, prefixed with its length in
-// bytes and ':' for text-like values (so no value can mimic a separator or
-// a NULL); numbers and times never hold '#' and go as they are. The first
-// 60 bits of the md5 make an unsigned integer; a chunk's checksum is the
-// row count and the sum of those integers, computed by each database
-// (mysql.go, postgres.go). Sums, unlike XOR, never cancel duplicate rows.
+// bytes and '#' for text-like values (so no value can mimic a separator or
+// a NULL: the length says where the value ends); numbers and times never
+// hold '#' and go as they are. hashrows.go says which hash; a chunk's
+// checksum is the row count and the sum of the row hashes, computed by
+// each database (mysql.go, postgres.go) or here. Sums, unlike XOR, never
+// cancel duplicate rows.
 //
 // Floating-point columns compared across engines are the exception: MySQL
 // prints doubles in its own shortest format and has no function for their
@@ -138,7 +140,7 @@ func appendField(dst []byte, class fieldClass, sameMySQL bool, v []byte) []byte 
 		return append(dst, v...)
 	}
 	dst = strconv.AppendInt(dst, int64(len(v)), 10)
-	dst = append(dst, ':')
+	dst = append(dst, '#')
 	return append(dst, v...)
 }
 
@@ -218,3 +220,5 @@ func display(k *col, v []byte) *string {
 	}
 	return &s
 }
+
+func errUnexpectedHash(b []byte) error { return fmt.Errorf("unexpected row hash %q", b) }

@@ -121,11 +121,23 @@ func checkTable(t *testing.T, r connector.Reader, s *side, tbl *schema.Table, cr
 	require.NoError(t, err)
 
 	ts := newTableSQL(s.d, p, 0)
-	var fields []string
+	var fields, shown []string
 	for _, k := range p.cols {
-		fields = append(fields, s.d.field(k.c[0], k, k.c[0].Nullable))
+		f := s.d.field(k.c[0], k, k.c[0].Nullable)
+		fields = append(fields, f)
+		if s.engine == "mysql" {
+			f = "CONCAT_WS('#', " + f + ")" // a field may be two arguments of the row's CONCAT_WS
+		}
+		shown = append(shown, f)
 	}
-	exprs := append(append(append([]string{}, ts.values...), fields...), s.d.asText(s.d.rowHash(nonGoHashed(p, fields))))
+	md5Hash, otherHash := s.d.rowHash(nonGoHashed(p, fields)), "NULL"
+	if m, ok := s.conn.(*mysqlConn); ok {
+		md5Hash = mysqlDialect{mariadb: m.mariadb, sameMySQL: !cross}.rowHash(nonGoHashed(p, fields))
+		if m.crc32c {
+			otherHash = mysqlDialect{mariadb: m.mariadb, sameMySQL: !cross, scheme: schemeCRC}.rowHash(nonGoHashed(p, fields))
+		}
+	}
+	exprs := append(append(append([]string{}, ts.values...), shown...), s.d.asText(md5Hash), s.d.asText(otherHash))
 	q, args, err := ts.fetchSQL(exprs, pred{}, false)
 	require.NoError(t, err)
 	n := len(p.cols)
@@ -160,6 +172,13 @@ func checkTable(t *testing.T, r connector.Reader, s *side, tbl *schema.Table, cr
 		h, err := strconv.ParseUint(hex.EncodeToString(sum[:])[:15], 16, 64)
 		require.NoError(t, err)
 		require.Equal(t, strconv.FormatUint(h, 10), string(v[2*n]), "%s: row hash", tbl)
+		if v[2*n+1] != nil {
+			require.Equal(t, strconv.FormatUint(crcHash([]byte(strings.Join(joined, "#"))), 10), string(v[2*n+1]), "%s: crc row hash", tbl)
+		}
+		if cross { // a side whose rows are hashed here (against another engine) joins the same fields
+			gs := &side{sameMySQL: sameMySQL}
+			require.Equal(t, strings.Join(joined, "#"), string(gs.rowFields(nil, ts, exp)), "%s: fields joined here", tbl)
+		}
 		seen[id] = true
 		return nil
 	})

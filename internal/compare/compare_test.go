@@ -89,6 +89,9 @@ func TestFourDirections(t *testing.T) {
 			opts.Repair = true
 			fixed := runCompare(t, spec, opts, nil).Report
 			require.True(t, fixed.Repair.Applied, "repair error: %s", fixed.Repair.Error)
+			require.True(t, fixed.Repair.Verified)
+			require.Zero(t, fixed.Repair.StillDifferent, "the repaired rows are equal when checked again")
+			require.True(t, fixed.Repair.Repaired())
 			after := runCompare(t, spec, testOptions(compare.TypeContent), nil)
 			requireEqual(t, after.Report)
 			require.Empty(t, after.Script)

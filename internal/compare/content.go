@@ -27,10 +27,13 @@ import (
 // key, of whole rows): one scan per side checksums every bucket, and the
 // rows of differing buckets are read and compared.
 //
-// Rows found different are checked again after RecheckDelay (Rechecks
-// times): a row that a running sync changes meanwhile converges and is not
-// reported. The plan and each chunk's result go to the journal, so a
-// stopped compare resumes where it stopped.
+// Rows found different are checked again before they are reported
+// (settle.go): a row that a running sync changes meanwhile converges and
+// is not reported. The keys of up to MaxRepairRows of them are kept until
+// their table is done, to be re-checked together, listed and repaired;
+// those beyond are re-checked with their chunk and only counted. The plan
+// and each chunk's result go to the journal, so a stopped compare resumes
+// where it stopped.
 type content struct {
 	c     *Compare
 	opts  *Options
@@ -40,6 +43,8 @@ type content struct {
 	sem chan struct{}
 	// budget is what is left of MaxRepairRows: keys of differing rows kept.
 	budget atomic.Int64
+	// bytes is what is left of MaxRepairBytes: values of differing rows kept.
+	bytes atomic.Int64
 	// sameMySQL: both sides are MySQL.
 	sameMySQL bool
 }
@@ -53,23 +58,45 @@ type tableRun struct {
 
 	mu       sync.Mutex
 	suspects []value.Row
-	dropped  int64
+	// dropped differ but are not kept (beyond the budgets); unconfirmed
+	// could not be decided while a sync applied changes.
+	dropped, unconfirmed int64
 
-	// differ are the differing buckets of m (hash and rows modes).
-	differ []int64
-	m      int64
+	// batches are the differing buckets of m (hash and rows modes), in
+	// batches of bounded rows.
+	batches [][]int64
+	m       int64
+	// found are the rows found different for good.
+	found []diffRow
 }
 
-func (t *tableRun) suspect(cr *content, keys []value.Row) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
+// keep takes the keys of suspect rows within the compare's budget and
+// returns those beyond it.
+func (cr *content) keep(keys []value.Row) (kept, beyond []value.Row) {
+	for i, k := range keys {
 		if cr.budget.Add(-1) < 0 {
-			t.dropped++
-			continue
+			cr.budget.Add(1)
+			return kept, keys[i:]
 		}
-		t.suspects = append(t.suspects, k)
+		kept = append(kept, k)
 	}
+	return kept, nil
+}
+
+// countDiffering re-checks suspect rows that are not kept and counts
+// those that differ for good.
+func (cr *content) countDiffering(ctx context.Context, t *tableRun, keys []value.Row, locked bool) (differ, unconfirmed int64, err error) {
+	if len(keys) == 0 {
+		return 0, 0, nil
+	}
+	byID := make(map[string]value.Row, len(keys))
+	ids := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		id := keyString(k)
+		byID[id], ids[id] = k, true
+	}
+	v, err := cr.settle(ctx, ids, cr.keyProbe(t, byID, locked))
+	return int64(len(v.differ)), v.unconfirmed, err
 }
 
 // acquire takes a place among the queries under way.
@@ -128,7 +155,7 @@ func (cr *content) table(ctx context.Context, p *pair) (*TableReport, []string, 
 		return nil, nil, err
 	}
 	t.tp.Ended.Store(true)
-	rec, err := encodeRecord(p.name, recordDone, doneRecord{V: recordVersion, Report: *rep, Repair: repair})
+	rec, err := encodeRecord(p.name, recordDone, doneRecord{V: recordVersion, Report: *rep, Repair: repair, Repaired: t.repaired()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -209,10 +236,11 @@ func (cr *content) account(t *tableRun, ch chunkRecord) {
 	t.rep.SourceRows = addPtr(t.rep.SourceRows, ch.Source)
 	t.rep.TargetRows = addPtr(t.rep.TargetRows, ch.Target)
 	t.mu.Unlock()
-	if len(ch.Suspects) > 0 || ch.Dropped > 0 {
+	if len(ch.Suspects) > 0 || ch.Dropped > 0 || ch.Unconfirmed > 0 {
 		t.mu.Lock()
 		t.suspects = append(t.suspects, ch.Suspects...)
 		t.dropped += ch.Dropped
+		t.unconfirmed += ch.Unconfirmed
 		t.mu.Unlock()
 	}
 	t.tp.Done.Add(1)
@@ -248,12 +276,13 @@ func (cr *content) chunk(ctx context.Context, t *tableRun, pr pred) (chunkRecord
 	if err := cr.bisect(ctx, t, pr, d, &keys); err != nil {
 		return chunkRecord{}, err
 	}
-	for _, k := range keys {
-		if cr.budget.Add(-1) < 0 {
-			ch.Dropped++
-			continue
-		}
-		ch.Suspects = append(ch.Suspects, k)
+	var beyond []value.Row
+	ch.Suspects, beyond = cr.keep(keys)
+	// Rows beyond the budget are settled here, while their keys are at
+	// hand (a chunk's worth at most), and only counted.
+	ch.Dropped, ch.Unconfirmed, err = cr.countDiffering(ctx, t, beyond, true)
+	if err != nil {
+		return chunkRecord{}, err
 	}
 	return ch, nil
 }
@@ -321,14 +350,9 @@ func (cr *content) bisect(ctx context.Context, t *tableRun, pr pred, d [2]digest
 // leaf reads the rows of a small range on both sides and appends the keys
 // of those that differ.
 func (cr *content) leaf(ctx context.Context, t *tableRun, pr pred, keys *[]value.Row) error {
-	diffs, err := cr.diffRows(ctx, t, pr, nil)
-	if err != nil {
-		return err
-	}
-	for _, d := range diffs {
-		*keys = append(*keys, d.key)
-	}
-	return nil
+	differ, err := cr.differingKeys(ctx, t, pr)
+	*keys = append(*keys, differ...)
+	return err
 }
 
 // sample picks the chunks a sampled compare checks: each with probability

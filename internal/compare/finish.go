@@ -2,32 +2,28 @@ package compare
 
 import (
 	"context"
+	"fmt"
 	"strings"
+
+	"github.com/dtsorg/dts/internal/value"
 )
 
-// finishTable confirms a table's differing rows, fills in its report and
+// finishTable settles a table's differing rows, fills in its report and
 // returns the statements that repair the target.
 func (cr *content) finishTable(ctx context.Context, t *tableRun) ([]string, error) {
-	var diffs []diffRow
+	var s settled
 	var err error
 	switch {
-	case t.p.mode == modeRows && len(t.differ) > 0:
-		diffs, err = cr.confirmRows(ctx, t)
+	case t.p.mode == modeRows:
+		s, err = cr.resolveRows(ctx, t)
 	case len(t.suspects) > 0:
-		diffs, err = cr.confirm(ctx, t, t.suspects)
+		s, err = cr.resolveKeys(ctx, t, t.suspects, false)
 	}
 	if err != nil {
 		return nil, err
 	}
 	rep := t.rep
-	if t.p.mode == modeRows { // rows without a key take their share of MaxRepairRows here
-		if left := cr.budget.Add(-int64(len(diffs))); left < 0 {
-			keep := max(len(diffs)+int(left), 0)
-			t.dropped += int64(len(diffs) - keep)
-			diffs = diffs[:keep]
-		}
-	}
-	for i, d := range diffs {
+	for i, d := range s.diffs {
 		switch d.kind {
 		case RowMissing:
 			rep.Missing++
@@ -40,16 +36,25 @@ func (cr *content) finishTable(ctx context.Context, t *tableRun) ([]string, erro
 			rep.Rows = append(rep.Rows, t.rowDiff(d))
 		}
 	}
-	rep.Unlisted = t.dropped
+	rep.Unlisted = t.dropped + s.unlisted
+	rep.Unconfirmed = t.unconfirmed + s.unconfirmed
+	var notes []string
 	rep.Status = StatusEqual
-	if rep.differences() > 0 {
+	switch {
+	case rep.differences() > 0:
 		rep.Status = StatusDifferent
+	case rep.Unconfirmed > 0:
+		rep.Status = StatusIncomplete
+		notes = append(notes, fmt.Sprintf("%d rows differed while the sync job applied changes and could not be confirmed "+
+			"(it did not catch up in time, or the source kept changing them): compare again", rep.Unconfirmed))
 	}
 	if len(t.p.notes) > 0 {
-		rep.Reason = strings.Join(t.p.notes, "; ")
+		notes = append(notes, t.p.notes...)
 	}
+	rep.Reason = strings.Join(notes, "; ")
 	t.tp.Diffs.Store(rep.differences())
-	return cr.repairFor(t, diffs)
+	t.found = s.diffs
+	return cr.repairFor(t, s.diffs)
 }
 
 // rowDiff shows a differing row to people.
@@ -70,4 +75,31 @@ func (t *tableRun) rowDiff(d diffRow) RowDiff {
 		rd.Columns = append(rd.Columns, ColumnDiff{Column: k.name, Source: display(k, d.src[i]), Target: display(k, d.dst[i])})
 	}
 	return rd
+}
+
+// repaired is what a table's repair touched, kept in its done record so
+// that the rows can be checked again after the repair: the keys of its
+// differing rows, or without a key its differing buckets.
+type repaired struct {
+	Keys    []value.Row `json:"keys,omitempty"`
+	M       int64       `json:"m,omitempty"`
+	Buckets []int64     `json:"buckets,omitempty"`
+}
+
+func (t *tableRun) repaired() *repaired {
+	if len(t.found) == 0 {
+		return nil
+	}
+	if t.p.mode == modeRows {
+		r := &repaired{M: t.m}
+		for _, b := range t.batches {
+			r.Buckets = append(r.Buckets, b...)
+		}
+		return r
+	}
+	r := &repaired{}
+	for _, d := range t.found {
+		r.Keys = append(r.Keys, d.key)
+	}
+	return r
 }

@@ -58,9 +58,11 @@ type chunkRecord struct {
 	Source    int64 `json:"source_rows"`
 	Target    int64 `json:"target_rows"`
 	// Suspects are the keys of rows found different, to be checked again;
-	// Dropped counts those beyond the compare's bound.
-	Suspects []value.Row `json:"suspects,omitempty"`
-	Dropped  int64       `json:"dropped,omitempty"`
+	// Dropped counts rows beyond the compare's bound that differed when
+	// checked again, Unconfirmed those that could not be decided.
+	Suspects    []value.Row `json:"suspects,omitempty"`
+	Dropped     int64       `json:"dropped,omitempty"`
+	Unconfirmed int64       `json:"unconfirmed,omitempty"`
 }
 
 // doneRecord is a finished table.
@@ -69,6 +71,8 @@ type doneRecord struct {
 	Report          TableReport `json:"report"`
 	Repair          []string    `json:"repair,omitempty"`
 	RepairTruncated bool        `json:"repair_truncated,omitempty"`
+	// Repaired says which rows the repair touches (checked again after it).
+	Repaired *repaired `json:"repaired,omitempty"`
 }
 
 func encodeRecord(table string, chunk int, v any) (catalog.CompareRecord, error) {

@@ -3,12 +3,16 @@ package compare
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/dtsorg/dts/internal/change"
 	dtsmysql "github.com/dtsorg/dts/internal/connector/mysql"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/schema"
@@ -24,6 +28,9 @@ import (
 type mysqlConn struct {
 	db      *sql.DB
 	mariadb bool
+	// crc32c: the server has CRC32C (MariaDB 10.8 and later): the crc
+	// row hash scheme (hashrows.go) can run in its SQL.
+	crc32c bool
 }
 
 // openMySQL opens a pool of up to conns connections to e.
@@ -52,7 +59,10 @@ func openMySQL(ctx context.Context, e job.Endpoint, conns int) (*mysqlConn, erro
 		db.Close()
 		return nil, fmt.Errorf("read server version: %w", err)
 	}
-	return &mysqlConn{db: db, mariadb: strings.Contains(strings.ToLower(version), "mariadb")}, nil
+	m := &mysqlConn{db: db, mariadb: strings.Contains(strings.ToLower(version), "mariadb")}
+	var probe sql.NullInt64
+	m.crc32c = db.QueryRowContext(ctx, "SELECT CRC32C('')").Scan(&probe) == nil
+	return m, nil
 }
 
 func (m *mysqlConn) query(ctx context.Context, q string, args []any, fn func([][]byte) error) error {
@@ -121,6 +131,55 @@ func (m *mysqlConn) estimate(ctx context.Context, t *schema.Table) (int64, error
 	return n.Int64, nil
 }
 
+// position reads the binlog coordinate the server writes at: every
+// transaction committed before ends at or before it.
+func (m *mysqlConn) position(ctx context.Context) (change.Position, error) {
+	rows, err := m.db.QueryContext(ctx, "SHOW MASTER STATUS")
+	if err != nil {
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1064 { // 1064: MySQL 8.4 renamed it
+			return change.Position{}, fmt.Errorf("read the binlog position: %w", err)
+		}
+		if rows, err = m.db.QueryContext(ctx, "SHOW BINARY LOG STATUS"); err != nil {
+			return change.Position{}, fmt.Errorf("read the binlog position: %w", err)
+		}
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return change.Position{}, err
+	}
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return change.Position{}, err
+		}
+		return change.Position{}, errors.New("the server writes no binlog")
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return change.Position{}, err
+	}
+	p := change.Position{Engine: "mysql", Flavor: "mysql"}
+	if m.mariadb {
+		p.Flavor = "mariadb"
+	}
+	for i, c := range cols {
+		switch strings.ToLower(c) {
+		case "file":
+			p.File = vals[i].String
+		case "position":
+			p.Pos, _ = strconv.ParseUint(vals[i].String, 10, 64)
+		case "executed_gtid_set":
+			p.GTIDSet = vals[i].String
+		}
+	}
+	return p, rows.Err()
+}
+
 func (m *mysqlConn) close() { m.db.Close() }
 
 // mysqlDialect is the compare SQL of MySQL and MariaDB.
@@ -128,6 +187,8 @@ type mysqlDialect struct {
 	mariadb bool
 	// sameMySQL: both sides are MySQL, so bytes are hashed as they are.
 	sameMySQL bool
+	// scheme is the row hash scheme (md5 or crc).
+	scheme scheme
 }
 
 var _ dialect = mysqlDialect{}
@@ -234,6 +295,10 @@ func mysqlBare(cols []*col, side int) {
 	}
 }
 
+// field is a column's hash field. Text and bytes between two MySQL
+// servers are "length#value", written as two arguments of the row's
+// CONCAT_WS (which skips the NULL value of a NULL field, leaving "N"):
+// cheaper than a CONCAT of their own.
 func (d mysqlDialect) field(c *schema.Column, k *col, nullable bool) string {
 	v := d.value(c, k)
 	var f string
@@ -244,8 +309,10 @@ func (d mysqlDialect) field(c *schema.Column, k *col, nullable bool) string {
 		f = v
 	case k.class == classBytes && !d.sameMySQL:
 		f = "LOWER(HEX(" + v + "))"
+	case nullable:
+		return "COALESCE(LENGTH(" + v + "), 'N'), " + v
 	default:
-		f = "CONCAT(LENGTH(" + v + "), ':', " + v + ")"
+		return "LENGTH(" + v + "), " + v
 	}
 	if nullable {
 		f = "COALESCE(" + f + ", 'N')"
@@ -253,16 +320,21 @@ func (d mysqlDialect) field(c *schema.Column, k *col, nullable bool) string {
 	return f
 }
 
-func joinFields(fields []string, sep string) string {
-	return strings.Join(fields, ", "+sep+", ")
+// joined is the row's fields joined by '#' (field may hold two arguments).
+func joined(fields []string) string {
+	return "CONCAT_WS('#', " + strings.Join(fields, ", ") + ")"
 }
 
 func (d mysqlDialect) rowHash(fields []string) string {
-	return "CAST(CONV(LEFT(MD5(CONCAT(" + joinFields(fields, "'#'") + ")), 15), 16, 10) AS UNSIGNED)"
+	s := joined(fields)
+	if d.scheme == schemeCRC {
+		return "(CRC32(" + s + ") << 32 | CRC32C(" + s + "))"
+	}
+	return "CAST(CONV(LEFT(MD5(" + s + "), 15), 16, 10) AS UNSIGNED)"
 }
 
 func (d mysqlDialect) bucket(fields []string, m int64) string {
-	return "(CAST(CONV(LEFT(MD5(CONCAT(" + joinFields(fields, "'#'") + ")), 8), 16, 10) AS UNSIGNED) % " + strconv.FormatInt(m, 10) + ")"
+	return "(CAST(CONV(LEFT(MD5(" + joined(fields) + "), 8), 16, 10) AS UNSIGNED) % " + strconv.FormatInt(m, 10) + ")"
 }
 
 func (d mysqlDialect) placeholder(c *schema.Column, _ int) string {

@@ -55,6 +55,25 @@ type Options struct {
 	// Rechecks is the number of such re-checks (default 2; a row is
 	// reported only when it differs in every one). Negative: none.
 	Rechecks int
+	// Follower, when set, says how far the sync job that applies the
+	// compared tables has got: differing rows are then re-checked once the
+	// job has applied what the source held when they were read, instead
+	// of after RecheckDelay (settle.go).
+	Follower Follower
+	// MaxSettle bounds the wait for the job to apply a source position
+	// (default 10 min); rows still undecided then are reported
+	// unconfirmed, not different.
+	MaxSettle time.Duration
+	// SettlePoll is how often the job's progress is looked at while
+	// waiting (default 200 ms).
+	SettlePoll time.Duration
+	// Scheme forces a row hash scheme (md5, crc; tests and benchmarks);
+	// empty: the cheapest both sides compute (hashrows.go).
+	Scheme string
+	// MaxRepairBytes bounds the values of differing rows a compare keeps
+	// in memory for the report and the repair SQL (default 64 MiB); more
+	// differences are counted, not listed.
+	MaxRepairBytes int64
 }
 
 func (o *Options) defaults() {
@@ -87,6 +106,15 @@ func (o *Options) defaults() {
 	}
 	if o.Rechecks == 0 {
 		o.Rechecks = 2
+	}
+	if o.MaxSettle <= 0 {
+		o.MaxSettle = 10 * time.Minute
+	}
+	if o.SettlePoll <= 0 {
+		o.SettlePoll = 200 * time.Millisecond
+	}
+	if o.MaxRepairBytes <= 0 {
+		o.MaxRepairBytes = 64 << 20
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/connector/postgres"
 	"github.com/dtsorg/dts/internal/job"
@@ -131,10 +133,28 @@ func (p *pgConn) estimate(ctx context.Context, t *schema.Table) (int64, error) {
 	return int64(n), nil
 }
 
+// position reads the WAL location the server writes at: every
+// transaction committed before ends at or before it.
+func (p *pgConn) position(ctx context.Context) (change.Position, error) {
+	var text string
+	if err := p.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&text); err != nil {
+		return change.Position{}, fmt.Errorf("read the WAL position: %w", err)
+	}
+	lsn, err := pglogrepl.ParseLSN(text)
+	if err != nil {
+		return change.Position{}, fmt.Errorf("read the WAL position: %w", err)
+	}
+	return change.Position{Engine: "postgresql", LSN: uint64(lsn)}, nil
+}
+
 func (p *pgConn) close() { p.pool.Close() }
 
 // pgDialect is the compare SQL of PostgreSQL.
-type pgDialect struct{}
+type pgDialect struct {
+	// scheme is the row hash scheme: md5, or pg between two PostgreSQL
+	// servers (with crc, the rows are hashed in Go).
+	scheme scheme
+}
 
 var _ dialect = pgDialect{}
 
@@ -202,7 +222,7 @@ func (d pgDialect) field(c *schema.Column, k *col, nullable bool) string {
 	case k.class == classPlain:
 		f = v
 	default:
-		f = "octet_length(" + v + ")::text || ':' || " + v
+		f = "octet_length(" + v + ")::text || '#' || " + v
 	}
 	if nullable {
 		f = "coalesce(" + f + ", 'N')"
@@ -211,7 +231,11 @@ func (d pgDialect) field(c *schema.Column, k *col, nullable bool) string {
 }
 
 func (d pgDialect) rowHash(fields []string) string {
-	return "('x' || left(md5(" + strings.Join(fields, " || '#' || ") + "), 15))::bit(60)::bigint"
+	s := strings.Join(fields, " || '#' || ")
+	if d.scheme == schemePG {
+		return "hashtextextended(" + s + ", 0)"
+	}
+	return "('x' || left(md5(" + s + "), 15))::bit(60)::bigint"
 }
 
 func (d pgDialect) bucket(fields []string, m int64) string {

@@ -29,6 +29,9 @@ type Report struct {
 	ExtraTables []string    `json:"extra_tables,omitempty"`
 	Repair      *RepairInfo `json:"repair,omitempty"`
 	Warnings    []string    `json:"warnings,omitempty"`
+	// TimeLimited says the time limit (max_hours) ended the compare: what
+	// was done is kept (a journal) for the next run to continue.
+	TimeLimited bool `json:"time_limited,omitempty"`
 	StartedAt   time.Time   `json:"started_at"`
 	FinishedAt  time.Time   `json:"finished_at"`
 	Seconds     float64     `json:"seconds"`
@@ -60,8 +63,13 @@ type TableReport struct {
 	// Rows are the first row differences (Options.MaxRowDiffs).
 	Rows []RowDiff `json:"rows,omitempty"`
 	// Unlisted counts differences found but not listed or repaired
-	// (beyond Options.MaxRepairRows).
+	// (beyond Options.MaxRepairRows or MaxRepairBytes).
 	Unlisted int64 `json:"unlisted,omitempty"`
+	// Unconfirmed counts rows that differed while a sync job applied
+	// changes and could not be confirmed either way (the job did not
+	// catch up within the compare's wait, or the source kept changing
+	// them); they are not differences, and make the table incomplete.
+	Unconfirmed int64 `json:"unconfirmed,omitempty"`
 }
 
 func (t *TableReport) differences() int64 { return t.Missing + t.Extra + t.Changed + t.Unlisted }
@@ -124,6 +132,18 @@ type RepairInfo struct {
 	// Applied says the script ran on the target; Error says why it failed.
 	Applied bool   `json:"applied,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// Verified says the repaired rows were compared again after the
+	// repair: StillDifferent of them still differ (0: the repair took),
+	// Unconfirmed could not be decided while a sync applied changes.
+	Verified       bool  `json:"verified,omitempty"`
+	StillDifferent int64 `json:"still_different,omitempty"`
+	Unconfirmed    int64 `json:"unconfirmed,omitempty"`
+}
+
+// Repaired reports whether a repair was applied and the repaired rows
+// were found equal afterwards, with nothing left unrepaired.
+func (r *RepairInfo) Repaired() bool {
+	return r != nil && r.Applied && r.Verified && r.StillDifferent == 0 && r.Unconfirmed == 0 && !r.Truncated
 }
 
 // finish sets the compare's status from its tables.

@@ -68,19 +68,37 @@ func (c *Compare) Run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("connect to the target: %w", err)
 	}
 	defer sink.Close()
-	pairs, err := selectPairs(ctx, c.Spec, opts.Tables, src, tgt, sink)
-	if err != nil {
-		return nil, err
+	// work ends at the time limit (max_hours): what is not compared by
+	// then is reported incomplete.
+	work := ctx
+	if opts.MaxDuration > 0 {
+		var cancel context.CancelFunc
+		work, cancel = context.WithTimeout(ctx, opts.MaxDuration)
+		defer cancel()
 	}
 	rep := &Report{Type: opts.Type}
 	res := &Result{Report: rep}
+	pairs, err := selectPairs(work, c.Spec, opts.Tables, src, tgt, sink)
+	if err != nil {
+		if ctx.Err() == nil && work.Err() != nil {
+			rep.Warnings = append(rep.Warnings, timeLimit+" before the tables' structure was read")
+			rep.finish(started)
+			rep.Status, rep.TimeLimited = StatusIncomplete, true
+			return res, nil
+		}
+		return nil, err
+	}
 	switch opts.Type {
 	case TypeObjects:
 		for _, p := range pairs {
 			rep.Tables = append(rep.Tables, objects(p, c.Spec.Target.Engine.IsMySQL()))
 		}
-		onTarget, err := tgt.ListTables(ctx)
+		onTarget, err := tgt.ListTables(work)
 		if err != nil {
+			if ctx.Err() == nil && work.Err() != nil {
+				rep.Warnings = append(rep.Warnings, timeLimit+" before the target's extra tables were listed")
+				break
+			}
 			return nil, fmt.Errorf("list target tables: %w", err)
 		}
 		rep.ExtraTables = extraTables(pairs, onTarget)
@@ -92,12 +110,12 @@ func (c *Compare) Run(ctx context.Context) (*Result, error) {
 		defer sides[0].conn.close()
 		defer sides[1].conn.close()
 		if opts.Type == TypeRows {
-			rep.Tables, err = c.rows(ctx, pairs, sides)
+			rep.Tables, err = c.rows(ctx, work, pairs, sides)
 		} else {
 			rep.SamplePercent = opts.SamplePercent
-			rep.Tables, res.Script, err = c.content(ctx, pairs, sides)
+			rep.Tables, res.Script, err = c.content(ctx, work, pairs, sides)
 			if err == nil {
-				err = c.repair(ctx, res, sides[1])
+				err = c.repair(ctx, res, pairs, sides)
 			}
 		}
 		if err != nil {
@@ -108,17 +126,19 @@ func (c *Compare) Run(ctx context.Context) (*Result, error) {
 	}
 	c.Progress.set(PhaseDone)
 	rep.finish(started)
+	rep.TimeLimited = ctx.Err() == nil && work.Err() != nil
 	log.InfoContext(ctx, "compare finished", "status", rep.Status, "tables", len(rep.Tables), "seconds", rep.Seconds)
 	return res, nil
 }
 
-// openSides connects to both ends for the compare's queries.
+// openSides connects to both ends for the compare's queries and picks
+// the row hash scheme both can compute (hashrows.go).
 func (c *Compare) openSides(ctx context.Context) ([2]*side, error) {
 	var out [2]*side
 	sameMySQL := c.Spec.Source.Engine.IsMySQL() && c.Spec.Target.Engine.IsMySQL()
 	conns := c.Options.Workers + 2
 	for i, e := range []job.Endpoint{c.Spec.Source, c.Spec.Target} {
-		s := &side{which: i}
+		s := &side{which: i, sameMySQL: sameMySQL}
 		if e.Engine.IsMySQL() {
 			m, err := openMySQL(ctx, e, conns)
 			if err != nil {
@@ -142,7 +162,41 @@ func (c *Compare) openSides(ctx context.Context) ([2]*side, error) {
 		}
 		out[i] = s
 	}
+	useScheme(out, c.Options.Scheme)
 	return out, nil
+}
+
+// useScheme sets the sides' row hash scheme: the cheapest both can
+// compute, unless want (tests) names one.
+func useScheme(sides [2]*side, want string) {
+	crc := true // every MySQL side has CRC32C
+	pgs := 0
+	for _, s := range sides {
+		if m, ok := s.conn.(*mysqlConn); ok {
+			crc = crc && m.crc32c
+		} else {
+			pgs++
+		}
+	}
+	sc := schemeMD5
+	switch {
+	case want == "md5":
+	case pgs == 2 && want != "crc":
+		sc = schemePG
+	case crc:
+		sc = schemeCRC
+	}
+	for _, s := range sides {
+		switch d := s.d.(type) {
+		case mysqlDialect:
+			d.scheme = sc
+			s.d = d
+		case pgDialect:
+			d.scheme = sc
+			s.d = d
+			s.goRows = sc == schemeCRC
+		}
+	}
 }
 
 func closeSides(s [2]*side) {
@@ -153,8 +207,12 @@ func closeSides(s [2]*side) {
 	}
 }
 
-// rows counts every table's rows on both sides.
-func (c *Compare) rows(ctx context.Context, pairs []*pair, sides [2]*side) ([]TableReport, error) {
+// timeLimit starts the reason of what a compare's time limit cut short.
+const timeLimit = "the compare's time limit (max_hours) ended"
+
+// rows counts every table's rows on both sides; counts not done when work
+// ends (the time limit) are reported incomplete.
+func (c *Compare) rows(ctx, work context.Context, pairs []*pair, sides [2]*side) ([]TableReport, error) {
 	out := make([]TableReport, len(pairs))
 	sem := make(chan struct{}, c.Options.Workers)
 	var wg sync.WaitGroup
@@ -169,15 +227,26 @@ func (c *Compare) rows(ctx context.Context, pairs []*pair, sides [2]*side) ([]Ta
 			tp.Ended.Store(true)
 			continue
 		}
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-work.Done():
+		}
+		if work.Err() != nil {
+			rep.Status, rep.Reason = StatusIncomplete, timeLimit+" before this table was counted"
+			continue
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var n [2]int64
 			err := both(func(s int) (err error) {
-				n[s], err = sides[s].count(ctx, newTableSQL(sides[s].d, p, s))
+				n[s], err = sides[s].count(work, newTableSQL(sides[s].d, p, s))
 				return err
 			})
 			switch {
+			case err != nil && ctx.Err() == nil && work.Err() != nil:
+				rep.Status, rep.Reason = StatusIncomplete, timeLimit+" before this table was counted"
+				tp.Ended.Store(true)
+				return
 			case err != nil:
 				rep.Status, rep.Reason = StatusSkipped, err.Error()
 			case n[0] != n[1]:
@@ -193,8 +262,9 @@ func (c *Compare) rows(ctx context.Context, pairs []*pair, sides [2]*side) ([]Ta
 	return out, ctx.Err()
 }
 
-// content compares every table's rows (content.go).
-func (c *Compare) content(ctx context.Context, pairs []*pair, sides [2]*side) ([]TableReport, []string, error) {
+// content compares every table's rows (content.go); tables not compared
+// when work ends (the time limit) are reported incomplete.
+func (c *Compare) content(ctx, work context.Context, pairs []*pair, sides [2]*side) ([]TableReport, []string, error) {
 	loaded, err := c.Journal.Load(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -206,15 +276,10 @@ func (c *Compare) content(ctx context.Context, pairs []*pair, sides [2]*side) ([
 		}
 		recs[r.Table][r.Chunk] = r
 	}
-	work := ctx
-	if c.Options.MaxDuration > 0 {
-		var cancel context.CancelFunc
-		work, cancel = context.WithTimeout(ctx, c.Options.MaxDuration)
-		defer cancel()
-	}
 	cr := &content{c: c, opts: &c.Options, sides: sides, recs: recs, sem: make(chan struct{}, c.Options.Workers),
 		sameMySQL: c.Spec.Source.Engine.IsMySQL() && c.Spec.Target.Engine.IsMySQL()}
 	cr.budget.Store(int64(c.Options.MaxRepairRows))
+	cr.bytes.Store(c.Options.MaxRepairBytes)
 	c.Progress.set(PhaseComparing)
 	for _, p := range pairs {
 		c.Progress.table(p.name)
@@ -240,7 +305,7 @@ func (c *Compare) content(ctx context.Context, pairs []*pair, sides [2]*side) ([
 			case ctx.Err() != nil:
 			case errors.Is(err, context.DeadlineExceeded):
 				reports[i] = TableReport{Table: p.name, Target: p.target.String(), Mode: p.mode, Status: StatusIncomplete,
-					Reason: "the compare's time limit (max_hours) ended before this table was compared"}
+					Reason: timeLimit + " before this table was compared"}
 			default:
 				c.Log.Warn("table not compared", "table", p.name, "err", err)
 				reports[i] = TableReport{Table: p.name, Target: p.target.String(), Mode: p.mode, Status: StatusSkipped, Reason: err.Error()}
@@ -261,8 +326,9 @@ func (c *Compare) content(ctx context.Context, pairs []*pair, sides [2]*side) ([
 	return reports, script, nil
 }
 
-// repair describes the repair script in the report and applies it when asked.
-func (c *Compare) repair(ctx context.Context, res *Result, target *side) error {
+// repair describes the repair script in the report and applies it when
+// asked; the repaired rows are then checked again (recheck.go).
+func (c *Compare) repair(ctx context.Context, res *Result, pairs []*pair, sides [2]*side) error {
 	rep := res.Report
 	truncated := false
 	for _, t := range rep.Tables {
@@ -271,6 +337,7 @@ func (c *Compare) repair(ctx context.Context, res *Result, target *side) error {
 	if len(res.Script) == 0 && !truncated {
 		return nil
 	}
+	target := sides[1]
 	rd := target.d.(repairDialect)
 	stmts := res.Script[min(len(res.Script), len(rd.header())):]
 	info := &RepairInfo{Dialect: target.engine, File: c.RepairFile, Statements: len(stmts), Truncated: truncated}
@@ -288,5 +355,5 @@ func (c *Compare) repair(ctx context.Context, res *Result, target *side) error {
 		return nil
 	}
 	info.Applied = true
-	return nil
+	return c.recheckRepair(ctx, info, pairs, sides)
 }

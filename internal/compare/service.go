@@ -28,6 +28,12 @@ type Service struct {
 	log     *slog.Logger
 	// PublishEvery is how often a running compare's progress is written to the catalog.
 	PublishEvery time.Duration
+	// Follow, when set, returns how far a job applies its source's changes
+	// (the job's manager knows): compares of a running sync job settle
+	// their differences at a source position (settle.go).
+	Follow func(jobID string) Follower
+	// Reported, when set, receives every finished compare's report (alerts).
+	Reported func(jobID string, spec *job.Spec, compareID string, rep *Report)
 
 	bg     context.Context
 	stop   context.CancelFunc
@@ -284,6 +290,9 @@ func (s *Service) run(ctx context.Context, id, jobID string) error {
 	stopPublish := s.publish(id, progress)
 	cmp := &Compare{Spec: j.Spec, Options: p.Options(j.Spec), Journal: &catalogJournal{store: store, id: id},
 		Engines: s.engines, Log: s.log, Progress: progress, RepairFile: RepairPath(jobID, id)}
+	if s.Follow != nil {
+		cmp.Options.Follower = s.Follow(jobID)
+	}
 	res, err := cmp.Run(ctx)
 	stopPublish()
 	if err != nil {
@@ -306,7 +315,24 @@ func (s *Service) run(ctx context.Context, id, jobID string) error {
 		msg += ": " + summary(res.Report)
 	}
 	s.svc.Event(ctx, jobID, level, "compare_finished", msg, map[string]any{"compare_id": id, "status": res.Report.Status})
+	if s.Reported != nil {
+		s.Reported(jobID, j.Spec, id, res.Report)
+	}
 	return nil
+}
+
+// StartAfterFull starts the compare a job's check.full asks for once its
+// full load is done, in the background: it is a compare of the job like
+// any other (listed, cancellable, resumed after a restart).
+func (s *Service) StartAfterFull(ctx context.Context, jobID string, spec *job.Spec) (string, error) {
+	c, err := s.newCompare(ctx, jobID, CheckParams(spec), false)
+	if err != nil {
+		return "", err
+	}
+	s.svc.Event(ctx, jobID, catalog.LevelInfo, "compare_after_full_load",
+		fmt.Sprintf("the full load is done: %s compare %s checks it (check.full)", c.Type, c.ID), map[string]any{"compare_id": c.ID})
+	s.launch(c)
+	return c.ID, nil
 }
 
 // RepairPath is where the API serves a server compare's repair script.

@@ -3,7 +3,6 @@ package compare
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"strconv"
 
 	"github.com/dtsorg/dts/internal/value"
@@ -16,6 +15,11 @@ type side struct {
 	d      dialect
 	conn   conn
 	engine string // mysql or postgresql (the dialect)
+	// goRows: the side's rows are hashed here, from their compare forms,
+	// not by the database (hashrows.go).
+	goRows bool
+	// sameMySQL: both sides are MySQL (the hash fields of bytes differ).
+	sameMySQL bool
 }
 
 func (s *side) String() string {
@@ -48,11 +52,11 @@ func (s *side) count(ctx context.Context, ts *tableSQL) (int64, error) {
 	return n, nil
 }
 
-// checksum is the digest of the rows p selects. Without Go-hashed columns
-// the database computes it whole; with them, it returns each row's hash
-// and those columns' raw values, and the sum is made here.
+// checksum is the digest of the rows p selects. Where the database
+// hashes whole rows it computes the digest itself; otherwise the rows'
+// hashes are made here (hashrows.go) and summed.
 func (s *side) checksum(ctx context.Context, ts *tableSQL, p pred) (digest, error) {
-	if len(ts.fallback) == 0 {
+	if !s.goRows && len(ts.fallback) == 0 {
 		where, args, err := ts.where(p)
 		if err != nil {
 			return digest{}, err
@@ -68,36 +72,31 @@ func (s *side) checksum(ctx context.Context, ts *tableSQL, p pred) (digest, erro
 		}
 		return d, nil
 	}
-	q, args, err := ts.fetchSQL(append([]string{ts.d.asText(ts.hash)}, ts.fallbackValues()...), p, false)
-	if err != nil {
-		return digest{}, err
-	}
 	var n int64
-	var sum uint64
-	vals := make([][]byte, len(ts.fallback))
-	err = s.conn.query(ctx, q, args, func(v [][]byte) error {
-		for j, i := range ts.fallback {
-			vals[j] = ts.d.decode(ts.cols[i].c[s.which], ts.cols[i], v[j+1])
-		}
+	var sum sum128
+	err := s.hashRows(ctx, ts, p, nil, false, func(_ [][]byte, _ value.Row, h uint64) error {
 		n++
-		sum += goHash(v[0], vals)
+		sum.add(h)
 		return nil
 	})
 	if err != nil {
 		return digest{}, fmt.Errorf("checksum %s on the %s: %w", ts.t, s, err)
 	}
-	return digest{n: n, sum: strconv.FormatUint(sum, 10)}, nil
+	return digest{n: n, sum: sum.String()}, nil
 }
 
-// buckets returns the digest of every non-empty hash bucket (of m).
-func (s *side) buckets(ctx context.Context, ts *tableSQL, m int64) (map[int64]digest, error) {
+// buckets returns the digest of every non-empty hash bucket (of m) among
+// the take buckets from bucket from on (sampled compares).
+func (s *side) buckets(ctx context.Context, ts *tableSQL, m, from, take int64) (map[int64]digest, error) {
 	where, args, err := ts.where(pred{})
 	if err != nil {
 		return nil, err
 	}
+	filter := bucketFilter(ts.bucketExpr(m), m, from, take)
+	where = andWhere(where, filter)
 	tc := ts.d
 	out := map[int64]digest{}
-	if len(ts.fallback) == 0 {
+	if !s.goRows && len(ts.fallback) == 0 {
 		q := "SELECT " + tc.asText(ts.bucketExpr(m)) + ", " + s.d.aggregate(ts.hash) + " FROM " + ts.from + where + " GROUP BY 1"
 		err = s.conn.query(ctx, q, args, func(v [][]byte) error {
 			b, err1 := strconv.ParseInt(string(v[0]), 10, 64)
@@ -113,25 +112,17 @@ func (s *side) buckets(ctx context.Context, ts *tableSQL, m int64) (map[int64]di
 		}
 		return out, nil
 	}
-	q, args, err := ts.fetchSQL(append([]string{tc.asText(ts.bucketExpr(m)), tc.asText(ts.hash)}, ts.fallbackValues()...), pred{}, false)
-	if err != nil {
-		return nil, err
-	}
-	sums := map[int64]*big.Int{}
+	sums := map[int64]*sum128{}
 	counts := map[int64]int64{}
-	vals := make([][]byte, len(ts.fallback))
-	err = s.conn.query(ctx, q, args, func(v [][]byte) error {
-		b, err := strconv.ParseInt(string(v[0]), 10, 64)
+	err = s.hashRowsWhere(ctx, ts, pred{}, filter, []string{tc.asText(ts.bucketExpr(m))}, false, func(x [][]byte, _ value.Row, h uint64) error {
+		b, err := strconv.ParseInt(string(x[0]), 10, 64)
 		if err != nil {
-			return fmt.Errorf("unexpected bucket %q", v[0])
-		}
-		for j, i := range ts.fallback {
-			vals[j] = ts.d.decode(ts.cols[i].c[s.which], ts.cols[i], v[j+2])
+			return fmt.Errorf("unexpected bucket %q", x[0])
 		}
 		if sums[b] == nil {
-			sums[b] = new(big.Int)
+			sums[b] = &sum128{}
 		}
-		sums[b].Add(sums[b], new(big.Int).SetUint64(goHash(v[1], vals)))
+		sums[b].add(h)
 		counts[b]++
 		return nil
 	})
@@ -156,6 +147,48 @@ func (s *side) fetch(ctx context.Context, ts *tableSQL, p pred, fn func(value.Ro
 			row[i] = ts.d.decode(ts.cols[i].c[s.which], ts.cols[i], x)
 		}
 		return fn(row.Clone())
+	})
+	if err != nil {
+		return fmt.Errorf("read rows of %s on the %s: %w", ts.t, s, err)
+	}
+	return nil
+}
+
+// sums streams the key (nil without one) and the row hash of the rows p
+// selects: a row's signature, a few bytes whatever its size (on a side
+// whose rows are hashed here, the rows are read whole but not kept).
+func (s *side) sums(ctx context.Context, ts *tableSQL, p pred, fn func(key value.Row, h uint64) error) error {
+	var extra []string
+	if !s.goRows {
+		extra = ts.keyValues()
+	}
+	nk := len(ts.key)
+	err := s.hashRows(ctx, ts, p, extra, false, func(x [][]byte, row value.Row, h uint64) error {
+		var key value.Row
+		if nk > 0 {
+			key = make(value.Row, nk)
+			for j, i := range ts.key {
+				if row != nil {
+					key[j] = row[i]
+				} else {
+					key[j] = ts.d.decode(ts.cols[i].c[s.which], ts.cols[i], x[j])
+				}
+			}
+			key = key.Clone()
+		}
+		return fn(key, h)
+	})
+	if err != nil {
+		return fmt.Errorf("read rows of %s on the %s: %w", ts.t, s, err)
+	}
+	return nil
+}
+
+// hashedRows streams the compare forms of the rows p selects with their
+// row hashes.
+func (s *side) hashedRows(ctx context.Context, ts *tableSQL, p pred, fn func(value.Row, uint64) error) error {
+	err := s.hashRows(ctx, ts, p, nil, true, func(_ [][]byte, row value.Row, h uint64) error {
+		return fn(row.Clone(), h)
 	})
 	if err != nil {
 		return fmt.Errorf("read rows of %s on the %s: %w", ts.t, s, err)

@@ -63,6 +63,7 @@ type tableSQL struct {
 	from     string
 	values   []string // fetch list, in cols order
 	hash     string   // the row hash over the SQL-hashed columns
+	fields   []string // their hash fields
 	keyFlds  []string // hash fields of the key columns
 	fallback []int    // positions in cols of Go-hashed columns
 	orderBy  string
@@ -91,7 +92,7 @@ func newTableSQL(d dialect, p *pair, side int) *tableSQL {
 	if len(fields) == 0 {
 		fields = []string{"'-'"}
 	}
-	ts.hash = d.rowHash(fields)
+	ts.hash, ts.fields = d.rowHash(fields), fields
 	var order []string
 	qualified := d.quote(ts.t.Schema) + "." + d.quote(ts.t.Name) + "."
 	for _, i := range p.key {
@@ -224,10 +225,12 @@ func (ts *tableSQL) bound(row value.Row, after bool, add func([]byte, *schema.Co
 	return b.String(), nil
 }
 
-// bucketExpr is a row's bucket: of its key, or of the whole row without one.
+// bucketExpr is a row's bucket: of its key, or of the whole row without
+// one. Both sides compute it in SQL, with the same function whatever the
+// row hash scheme.
 func (ts *tableSQL) bucketExpr(m int64) string {
 	if len(ts.key) == 0 {
-		return "(" + ts.hash + ") % " + strconv.FormatInt(m, 10)
+		return ts.d.bucket(ts.fields, m)
 	}
 	return ts.d.bucket(ts.keyFlds, m)
 }

@@ -133,6 +133,11 @@ func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, s
 		return err
 	}
 	defer stream.Close()
+	if spec.Check.Incremental.Enabled {
+		var stopVerify func()
+		stream, stopVerify = r.startVerify(ctx, jobID, spec, stream, progress, log)
+		defer stopVerify()
+	}
 	progress.set(PhaseIncremental)
 	log.InfoContext(ctx, "following the source", "from", from.String(), "workers", coord.Workers())
 	return coord.Run(ctx, stream)

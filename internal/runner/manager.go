@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dtsorg/dts/internal/alert"
 	"github.com/dtsorg/dts/internal/catalog"
 	"github.com/dtsorg/dts/internal/compare"
 	"github.com/dtsorg/dts/internal/connector"
@@ -26,6 +27,8 @@ type Manager struct {
 	log     *slog.Logger
 	// StatusEvery is how often a running job's status is written to the catalog.
 	StatusEvery time.Duration
+	// AlertEvery is how often a running job's delay is looked at for the delay alert.
+	AlertEvery time.Duration
 
 	mu     sync.Mutex
 	active map[string]*activeJob
@@ -33,6 +36,9 @@ type Manager struct {
 
 	// compares runs compares and check jobs (internal/compare).
 	compares *compare.Service
+	// sender posts alerts; alerts are the jobs' alerting, by job id.
+	sender *alert.Sender
+	alerts map[string]*alert.Job
 }
 
 type activeJob struct {
@@ -47,7 +53,9 @@ var errPaused = errors.New("stopped by user")
 // NewManager returns a manager and registers its actions with svc.
 func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manager {
 	m := &Manager{svc: svc, runner: New(engines, log), engines: engines, log: log.With("component", "manager"),
-		StatusEvery: 2 * time.Second, active: map[string]*activeJob{}}
+		StatusEvery: 2 * time.Second, AlertEvery: time.Second, active: map[string]*activeJob{},
+		sender: alert.NewSender(log, svc.Event), alerts: map[string]*alert.Job{}}
+	m.runner.Hooks = Hooks{FullLoaded: m.fullLoaded, Verified: m.verified}
 	svc.Handle(job.ActionStart, control.Handler{Async: true, Run: m.start})
 	svc.Handle(job.ActionResume, control.Handler{Async: true, Run: m.resume})
 	svc.Handle(job.ActionStop, control.Handler{Async: true, Run: m.stop})
@@ -55,8 +63,13 @@ func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manage
 	svc.Handle(job.ActionDelete, control.Handler{Run: m.delete})
 	svc.Handle(job.ActionSkipDDL, control.Handler{Async: true, Check: checkSkipDDL, Run: m.skipDDL})
 	m.compares = compare.NewService(svc, engines, log)
+	m.compares.Follow, m.compares.Reported = m.follower, m.reported
 	return m
 }
+
+// Runner returns the runner the manager runs jobs with (its pacing can be
+// tuned before jobs start).
+func (m *Manager) Runner() *Runner { return m.runner }
 
 // Recover resumes the jobs that were running when the server stopped, and
 // fails the prechecks it left unfinished.
@@ -87,6 +100,7 @@ func (m *Manager) Close() {
 	m.mu.Unlock()
 	m.wg.Wait()
 	m.compares.Close()
+	m.sender.Close(5 * time.Second)
 }
 
 // start runs the precheck first (unless it passed for the job's current
@@ -156,6 +170,9 @@ func (m *Manager) delete(ctx context.Context, j *catalog.Job, params json.RawMes
 	}
 	_ = json.Unmarshal(params, &p)
 	m.compares.StopJob(j.ID)
+	m.mu.Lock()
+	delete(m.alerts, j.ID)
+	m.mu.Unlock()
 	if a := m.get(j.ID); a != nil {
 		a.cancel(errPaused)
 		<-a.done
@@ -206,9 +223,14 @@ func (m *Manager) launch(j *catalog.Job, ro RunOptions) {
 	a := &activeJob{cancel: cancel, done: make(chan struct{}), progress: NewProgress()}
 	m.active[j.ID] = a
 	m.wg.Add(1)
+	alerts := m.alertJobLocked(j.ID, j.Spec)
 	go func() {
 		defer m.wg.Done()
 		defer close(a.done)
+		alerts.Running()
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() { defer close(watched); m.watch(watchCtx, alerts, a.progress) }()
 		stopStatus := m.publish(j.ID, a.progress)
 		run := m.runner.RunWith
 		if j.Spec.Type == job.TypeCheck { // a check job compares, moving no data
@@ -217,16 +239,18 @@ func (m *Manager) launch(j *catalog.Job, ro RunOptions) {
 			}
 		}
 		err := run(ctx, j.ID, j.Spec, a.progress, ro)
+		stopWatch()
+		<-watched
 		stopStatus()
 		m.mu.Lock()
 		delete(m.active, j.ID)
 		m.mu.Unlock()
-		m.finished(j.ID, err, context.Cause(ctx))
+		m.finished(j.ID, err, context.Cause(ctx), alerts)
 	}()
 }
 
 // finished records how a run ended.
-func (m *Manager) finished(jobID string, err, cause error) {
+func (m *Manager) finished(jobID string, err, cause error, alerts *alert.Job) {
 	ctx := context.Background()
 	var terr error
 	switch {
@@ -244,6 +268,7 @@ func (m *Manager) finished(jobID string, err, cause error) {
 			info.Message = err.Error() // uncoded errors carry context but never secrets: drivers' texts are scrubbed
 		}
 		m.log.Error("job failed", "job_id", jobID, "err", err)
+		alerts.Failed(info.Message, map[string]any{"code": info.Code})
 		_, terr = m.svc.Transition(ctx, jobID, job.EventFailed, "failed: "+info.Message, info)
 	}
 	if terr != nil && errs.CodeOf(terr) != errs.JobNotFound {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dtsorg/dts/internal/apply"
 	"github.com/dtsorg/dts/internal/change"
@@ -89,11 +90,37 @@ type Runner struct {
 	log     *slog.Logger
 	// ChunkRows is the rows per committed full-load chunk (0: the default, 20,000).
 	ChunkRows int
+	// VerifyEvery and VerifyRows pace continuous verification
+	// (check.incremental): a round every VerifyEvery of at most VerifyRows
+	// changed rows (defaults 10 s, 200).
+	VerifyEvery time.Duration
+	VerifyRows  int
+	// Hooks tell the caller what a run did besides moving data.
+	Hooks Hooks
+}
+
+// Hooks are called by a run; any may be nil. They must not block.
+type Hooks struct {
+	// FullLoaded: the run completed the job's full load (not a run that
+	// found it complete already). ctx ends with the run.
+	FullLoaded func(ctx context.Context, jobID string, spec *Spec, progress *Progress)
+	// Verified receives the rounds of continuous verification that found
+	// rows different, and the first one after that found them equal.
+	Verified func(jobID string, res VerifyResult)
+}
+
+// Spec is a job's configuration (job.Spec), named here for the hooks.
+type Spec = job.Spec
+
+func (h Hooks) verified(jobID string, res VerifyResult) {
+	if h.Verified != nil {
+		h.Verified(jobID, res)
+	}
 }
 
 // New returns a runner.
 func New(engines Engines, log *slog.Logger) *Runner {
-	return &Runner{engines: engines, log: log.With("component", "runner")}
+	return &Runner{engines: engines, log: log.With("component", "runner"), VerifyEvery: 10 * time.Second, VerifyRows: 200}
 }
 
 // RunOptions change one run of a job.
@@ -162,6 +189,10 @@ func (r *Runner) RunWith(ctx context.Context, jobID string, spec *job.Spec, prog
 			return err
 		}
 	}
+	loadedBefore := true
+	for _, t := range tables {
+		loadedBefore = loadedBefore && t.State.Loaded
+	}
 	switch {
 	case phases.Full:
 		progress.set(PhaseFull)
@@ -194,6 +225,9 @@ func (r *Runner) RunWith(ctx context.Context, jobID string, spec *job.Spec, prog
 		progress.mu.Lock()
 		progress.snapshot = pos
 		progress.mu.Unlock()
+		if !loadedBefore && r.Hooks.FullLoaded != nil {
+			r.Hooks.FullLoaded(ctx, jobID, spec, progress)
+		}
 	case phases.Structure:
 		progress.set(PhaseFinishing)
 		if err := finishStructure(ctx, jobID, sink, work); err != nil {
