@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/filter"
+	"github.com/dtsorg/dts/internal/schema"
 )
 
 // Limits on values in a job file.
@@ -260,12 +262,12 @@ func (v *validator) objects(s *Spec) {
 			v.add(p, "selects no tables: set all: true or list tables")
 		}
 		for _, t := range r.Tables {
-			v.table(joinPath(p+".tables", t.Key), t.Key, &t.Value)
+			v.table(s, joinPath(p+".tables", t.Key), t.Key, &t.Value)
 		}
 	}
 }
 
-func (v *validator) table(p, key string, t *TableRule) {
+func (v *validator) table(s *Spec, p, key string, t *TableRule) {
 	v.pattern(p, key)
 	if t.Name != "" {
 		v.identifier(p+".name", t.Name)
@@ -278,6 +280,15 @@ func (v *validator) table(p, key string, t *TableRule) {
 			v.add(p+".filter", "is blank: remove it or write a condition such as id > 100")
 		case strings.ContainsRune(t.Filter, 0) || !utf8.ValidString(t.Filter):
 			v.add(p+".filter", "must be UTF-8 text without NUL")
+		default:
+			// The grammar and the allow-list, in the source's dialect; the
+			// columns and their types are checked against the table at
+			// precheck and when the job starts.
+			if d, ok := filter.ParseDialect(string(s.Source.Engine)); ok {
+				if err := filter.Validate(string(d), t.Filter); err != nil {
+					v.add(p+".filter", "%s", errMessage(err))
+				}
+			}
 		}
 	}
 	targetNames := map[string]string{}
@@ -314,6 +325,10 @@ func (v *validator) table(p, key string, t *TableRule) {
 			v.add(ap+".type", "required: a column type of the target, e.g. varchar(64)")
 		} else if len(a.Type) > 64 || !colTypeRE.MatchString(a.Type) {
 			v.add(ap+".type", "%q is not a column type such as varchar(64), bigint or timestamp", clip(a.Type))
+		} else if s.Target.Engine.IsMySQL() || s.Target.Engine == EnginePostgreSQL {
+			if _, err := schema.ParseUserType(s.Target.Engine.IsMySQL(), a.Type); err != nil {
+				v.add(ap+".type", "%v (a type of the target, %s)", err, s.Target.Engine)
+			}
 		}
 		if v.oneOf(ap+".from", a.From, FromConstant, FromDatabase, FromTable, FromCommitTime, FromOperation) {
 			if a.From == FromConstant && a.Value == "" {
@@ -484,4 +499,12 @@ func sameHost(a, b string) bool {
 
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
+}
+
+// errMessage is an error's message without its code.
+func errMessage(err error) string {
+	if e, ok := errs.As(err); ok {
+		return e.Message
+	}
+	return err.Error()
 }
