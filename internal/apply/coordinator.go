@@ -26,6 +26,9 @@ type Coordinator struct {
 	tracker *tracker
 	plans   map[*schema.Table]*tablePlan
 	ran     bool
+	// merged holds, per target table of a shard merge, its sources (for
+	// messages); workers read it.
+	merged sync.Map // *connector.ApplyTable → string
 
 	// Stream state, owned by Run's goroutine.
 	lastEnd   change.Position // end of the newest item (commit, DDL, truncate, heartbeat)

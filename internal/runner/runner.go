@@ -112,7 +112,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 	}
 	defer sink.Close()
 
-	tables, err := planTables(ctx, spec, src, sink, progress)
+	tables, comp, err := planTables(ctx, spec, src, sink, progress)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, spec *job.Spec, progress
 		}
 	}
 	if phases.Incremental {
-		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, progress, log)
+		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, comp, progress, log)
 	}
 	progress.set(PhaseDone)
 	return nil
