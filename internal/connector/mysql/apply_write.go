@@ -622,10 +622,12 @@ func (a *applier) deleteKeysCount(ctx context.Context, p *applyPlan, ks keySet, 
 }
 
 // joinedDelete writes DELETE t FROM (SELECT <key> UNION ALL ...) AS d
-// STRAIGHT_JOIN t ON t.k1 = d.k0 AND ...
+// STRAIGHT_JOIN t ON t.k1 = d.k0 AND ... The table is named by its
+// qualified name, not an alias: MariaDB resolves the alias of a multi-table
+// DELETE in the session's default database and fails without one (1046).
 func (p *applyPlan) joinedDelete(b *strings.Builder, ks keySet, keys []value.Row) ([]any, error) {
 	args := make([]any, 0, len(keys)*len(ks.cols))
-	b.WriteString("DELETE `_dts_t` FROM (")
+	b.WriteString("DELETE " + p.qtable + " FROM (")
 	for i, key := range keys {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
@@ -649,12 +651,12 @@ func (p *applyPlan) joinedDelete(b *strings.Builder, ks keySet, keys []value.Row
 			args = append(args, v)
 		}
 	}
-	b.WriteString(") AS `_dts_d` STRAIGHT_JOIN " + p.qtable + " AS `_dts_t` ON ")
+	b.WriteString(") AS `_dts_d` STRAIGHT_JOIN " + p.qtable + " ON ")
 	for j, c := range ks.cols {
 		if j > 0 {
 			b.WriteString(" AND ")
 		}
-		b.WriteString("`_dts_t`." + quoteIdent(c.name) + " = `_dts_d`.`k" + strconv.Itoa(j) + "`")
+		b.WriteString(p.qtable + "." + quoteIdent(c.name) + " = `_dts_d`.`k" + strconv.Itoa(j) + "`")
 	}
 	return args, nil
 }
