@@ -61,7 +61,7 @@ func (c *Coordinator) plan(src *schema.Table) (*tablePlan, error) {
 		}
 	}
 	if tp != skipped && tp.rules != nil && len(tp.rules.Merge) > 1 {
-		c.merged.Store(tp.at, strings.Join(tp.rules.Merge, ", "))
+		c.merged.Store(tp.at.Table.QualifiedName(), strings.Join(tp.rules.Merge, ", "))
 	}
 	if len(c.plans) >= 4096 { // table versions of a long-running job: forget the old ones
 		clear(c.plans)

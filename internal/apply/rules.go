@@ -195,17 +195,20 @@ func (c *Coordinator) safe(tp *tablePlan, pos change.Position) bool {
 }
 
 // mergeNote names the source tables of a merged target table in a
-// divergence on it: a key two of them hold collides there, and is reported
-// (the apply is strict for merged tables: see transform.Plan.Merge).
-func (c *Coordinator) mergeNote(at *connector.ApplyTable, err error) error {
+// divergence on it (the appliers name the table in the error's "table"
+// detail): a key two of them hold collides there and is reported, never
+// overwritten (a merged table's changes are applied strictly: see
+// runner.tableWindow).
+func (c *Coordinator) mergeNote(err error) error {
 	ce, ok := errs.As(err)
 	if !ok || ce.Code != connector.CodeDivergence {
 		return err
 	}
-	v, ok := c.merged.Load(at)
+	table, _ := ce.Details["table"].(string)
+	v, ok := c.merged.Load(table)
 	if !ok {
 		return err
 	}
-	return errs.Wrap(err, ce.Code, "%s (%s merges %s: two of them may hold this key)", ce.Message, at.Table, v.(string)).
+	return errs.Wrap(err, ce.Code, "%s (%s merges %s: two of them may hold this key)", ce.Message, table, v.(string)).
 		WithFix("make the keys of the merged tables distinct on the source, or do not merge them; then reset the job")
 }

@@ -242,7 +242,7 @@ func (w *worker) flush(ctx context.Context) error {
 	if p.op != connector.ApplyInsert {
 		b.Keys = p.keys
 	}
-	err := w.c.mergeNote(p.at, w.app.Apply(ctx, b))
+	err := w.app.Apply(ctx, b)
 	clear(p.rows)
 	clear(p.keys)
 	p.rows, p.keys, p.bytes = p.rows[:0], p.keys[:0], 0

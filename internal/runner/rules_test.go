@@ -1,12 +1,15 @@
 package runner_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dtsorg/dts/internal/connector/engines"
 	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/logging"
 	"github.com/dtsorg/dts/internal/runner"
 	"github.com/dtsorg/dts/internal/testenv"
 )
@@ -109,4 +112,68 @@ func TestObjectRulesEveryPhase(t *testing.T) {
 			j.stop(t)
 		})
 	}
+}
+
+// Two source tables merged into one target table (declared by naming the
+// same target for both), kept apart by an added column: both copied and
+// followed; a key both hold is reported naming both sources, in the full
+// load and in incremental sync, never overwritten.
+func TestShardMerge(t *testing.T) {
+	t.Parallel()
+	mdb, pg := testenv.MariaDB(t), testenv.Postgres(t)
+	shards := func(t *testing.T) (side, side, side, job.Objects) {
+		a, b, dst := newSide(t, mdb), newSide(t, mdb), newSide(t, pg)
+		rule := job.TableRule{AddColumns: []job.AddColumn{{Name: "shard", Type: "varchar(64)", From: job.FromDatabase}}}
+		objects := job.Objects{
+			{Key: a.schema, Value: job.DatabaseRule{Name: "merged", Tables: job.Map[job.TableRule]{{Key: "t", Value: rule}}}},
+			{Key: b.schema, Value: job.DatabaseRule{Name: "merged", Tables: job.Map[job.TableRule]{{Key: "t", Value: rule}}}},
+		}
+		for _, s := range []side{a, b} {
+			s.exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))")
+		}
+		return a, b, side{dst.srv, dst.database, "merged"}, objects
+	}
+
+	t.Run("sync", func(t *testing.T) {
+		t.Parallel()
+		a, b, out, objects := shards(t)
+		a.exec(t, "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+		b.exec(t, "INSERT INTO t VALUES (3, 'c'), (4, 'd')")
+		spec := syncSpec("merge-sync", a, side{out.srv, out.database, out.schema}, objects)
+		spec.Source = a.endpoint()
+		j := startJob(t, "job-merge-sync", spec)
+		want := []string{"1|a|" + a.schema, "2|b|" + a.schema, "3|c|" + b.schema, "4|d|" + b.schema}
+		eventually(t, j, func() string {
+			if j.progress.Phase() != runner.PhaseIncremental {
+				return "phase " + j.progress.Phase()
+			}
+			return same("merged.t", rowsOf(t, out, "t", "id", "v", "shard"), want)
+		})
+		b.exec(t, "INSERT INTO t VALUES (5, 'e')")
+		a.exec(t, "UPDATE t SET v = 'A' WHERE id = 1")
+		want = []string{"1|A|" + a.schema, "2|b|" + a.schema, "3|c|" + b.schema, "4|d|" + b.schema, "5|e|" + b.schema}
+		eventually(t, j, func() string { return same("merged.t", rowsOf(t, out, "t", "id", "v", "shard"), want) })
+
+		a.exec(t, "INSERT INTO t VALUES (5, 'clash')")
+		err := j.failed(t)
+		require.ErrorContains(t, err, "Apply.Divergence")
+		require.ErrorContains(t, err, a.schema+".t, "+b.schema+".t")
+		require.Equal(t, want, rowsOf(t, out, "t", "id", "v", "shard"), "the other shard's row is not overwritten")
+	})
+
+	t.Run("full_load", func(t *testing.T) {
+		t.Parallel()
+		a, b, out, objects := shards(t)
+		a.exec(t, "INSERT INTO t VALUES (1, 'a')")
+		b.exec(t, "INSERT INTO t VALUES (1, 'b')")
+		spec := migration("merge-full", a, side{out.srv, out.database, out.schema}, "")
+		spec.Objects = objects
+		err := runner.New(engines.Engines{}, logging.Discard()).Run(context.Background(), "job-merge-full", spec, runner.NewProgress())
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "merged into with")
+		require.Contains(t, err.Error(), a.schema+".t")
+		require.Contains(t, err.Error(), b.schema+".t")
+		rows := rowsOf(t, out, "t", "id", "v", "shard")
+		require.Len(t, rows, 1, "one shard's row, not both, not overwritten: %v", rows)
+	})
 }
