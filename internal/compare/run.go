@@ -169,6 +169,11 @@ func (c *Compare) rows(ctx context.Context, pairs []*pair, sides [2]*side) ([]Ta
 			tp.Ended.Store(true)
 			continue
 		}
+		if why := p.unmerged(); why != "" {
+			rep.Status, rep.Reason = StatusSkipped, why
+			tp.Ended.Store(true)
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

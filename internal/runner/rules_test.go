@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dtsorg/dts/internal/compare"
 	"github.com/dtsorg/dts/internal/connector/engines"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/logging"
@@ -110,6 +111,19 @@ func TestObjectRulesEveryPhase(t *testing.T) {
 			})
 			require.NotContains(t, rowsOf(t, out, "clients", "at"), "∅")
 			j.stop(t)
+
+			// Compare follows the same plan: the filtered source rows
+			// against the target, renamed columns paired, the excluded one
+			// and the added ones left out.
+			for _, typ := range []string{job.CompareObjects, job.CompareRows, job.CompareContent} {
+				c := &compare.Compare{Spec: spec, Options: compare.Options{Type: typ, Tables: []string{"customers"}, Rechecks: -1},
+					Engines: engines.Engines{}, Log: logging.Discard()}
+				res, err := c.Run(context.Background())
+				require.NoError(t, err)
+				require.Len(t, res.Report.Tables, 1)
+				tr := res.Report.Tables[0]
+				require.Equal(t, compare.StatusEqual, tr.Status, "%s: %s %+v %+v", typ, tr.Reason, tr.Objects, tr.Rows)
+			}
 		})
 	}
 }
@@ -153,6 +167,16 @@ func TestShardMerge(t *testing.T) {
 		a.exec(t, "UPDATE t SET v = 'A' WHERE id = 1")
 		want = []string{"1|A|" + a.schema, "2|b|" + a.schema, "3|c|" + b.schema, "4|d|" + b.schema, "5|e|" + b.schema}
 		eventually(t, j, func() string { return same("merged.t", rowsOf(t, out, "t", "id", "v", "shard"), want) })
+		// Compare tells each shard's rows apart by the added column.
+		for _, typ := range []string{job.CompareRows, job.CompareContent} {
+			c := &compare.Compare{Spec: spec, Options: compare.Options{Type: typ, Rechecks: -1}, Engines: engines.Engines{}, Log: logging.Discard()}
+			res, err := c.Run(context.Background())
+			require.NoError(t, err)
+			require.Len(t, res.Report.Tables, 2)
+			for _, tr := range res.Report.Tables {
+				require.Equal(t, compare.StatusEqual, tr.Status, "%s %s: %s %+v", typ, tr.Table, tr.Reason, tr.Rows)
+			}
+		}
 
 		a.exec(t, "INSERT INTO t VALUES (5, 'clash')")
 		err := j.failed(t)
