@@ -26,9 +26,9 @@ type Engines interface {
 type pair struct {
 	name   string // source schema.name: the table's name in reports
 	target connector.TableRef
-	src    *schema.Table // as the source has it
-	dst    *schema.Table // as the target has it; nil when missing
-	want   *schema.Table  // the target table the job's plan makes of src
+	src    *schema.Table   // as the source has it
+	dst    *schema.Table   // as the target has it; nil when missing
+	want   *schema.Table   // the target table the job's plan makes of src
 	plan   *transform.Plan // the job's rules for the table, as every phase applies them
 	// filter is the plan's row filter rendered for the source's dialect
 	// ("" for none): the source side compares only the rows that move.
@@ -38,8 +38,8 @@ type pair struct {
 	// constant): the target side compares only the rows holding them.
 	fixed []fixedValue
 	cols  []*col // the compared columns
-	key    []int  // positions in cols of the chunk key; nil: no key
-	mode   string // content: modeRange, modeHash or modeRows
+	key   []int  // positions in cols of the chunk key; nil: no key
+	mode  string // content: modeRange, modeHash or modeRows
 	// skip says why the content cannot be compared ("" when it can).
 	skip string
 	// notes are column problems that do not stop the compare.
