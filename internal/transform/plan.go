@@ -147,13 +147,43 @@ func (c *Compiler) Compile(src *schema.Table) (*Plan, error) {
 	return p, nil
 }
 
+// Problems are what compiling a job's tables found wrong, by rule.
+type Problems struct {
+	Filters []errs.FieldError // row filters (objects...filter)
+	Columns []errs.FieldError // column rules and added columns
+	Merges  []errs.FieldError // tables merged into one target table that disagree
+}
+
+func (p Problems) all() []errs.FieldError {
+	return dedupe(append(append(append([]errs.FieldError(nil), p.Filters...), p.Columns...), p.Merges...))
+}
+
 // CompileAll compiles the plans of the selected tables and checks what
 // involves several of them: the tables merged into one target table must
 // agree on its structure, and a column rule of a glob entry must name a
 // column of at least one table it selects. Every problem is reported.
 func (c *Compiler) CompileAll(tables []*schema.Table) ([]*Plan, error) {
+	plans, problems := c.Check(tables)
+	if all := problems.all(); len(all) > 0 {
+		return nil, errs.Invalid(all)
+	}
+	return plans, nil
+}
+
+// Check is CompileAll returning the plans it could compile and the
+// problems by rule (prechecks report them as separate items).
+func (c *Compiler) Check(tables []*schema.Table) ([]*Plan, Problems) {
 	var plans []*Plan
-	var problems []errs.FieldError
+	var problems Problems
+	add := func(list []errs.FieldError) {
+		for _, f := range list {
+			if strings.HasSuffix(f.Path, ".filter") {
+				problems.Filters = append(problems.Filters, f)
+			} else {
+				problems.Columns = append(problems.Columns, f)
+			}
+		}
+	}
 	seen := map[string]bool{} // "entry path\x00column key" of glob rules that matched a column
 	for _, t := range tables {
 		sel, ok := c.selected(connector.TableRef{Schema: t.Schema, Name: t.Name})
@@ -161,7 +191,7 @@ func (c *Compiler) CompileAll(tables []*schema.Table) ([]*Plan, error) {
 			continue
 		}
 		p, pr := c.compile(t, sel)
-		problems = append(problems, pr...)
+		add(pr)
 		if p == nil {
 			continue
 		}
@@ -183,16 +213,13 @@ func (c *Compiler) CompileAll(tables []*schema.Table) ([]*Plan, error) {
 			k := p.Path() + "\x00" + r.Key
 			if !seen[k] && !globs[k] {
 				globs[k] = true
-				problems = append(problems, errs.FieldError{Path: joinPath(p.Path()+".columns", r.Key),
+				problems.Columns = append(problems.Columns, errs.FieldError{Path: joinPath(p.Path()+".columns", r.Key),
 					Message: fmt.Sprintf("no table this entry selects has a column %s", r.Key)})
 			}
 		}
 	}
-	problems = append(problems, checkMerges(plans)...)
-	if len(problems) > 0 {
-		return nil, errs.Invalid(dedupe(problems))
-	}
-	return plans, nil
+	problems.Merges = checkMerges(plans)
+	return plans, problems
 }
 
 func (c *Compiler) sourceMySQL() bool { return c.spec.Source.Engine.IsMySQL() }
