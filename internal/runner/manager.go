@@ -52,6 +52,7 @@ func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manage
 	svc.Handle(job.ActionStop, control.Handler{Async: true, Run: m.stop})
 	svc.Handle(job.ActionReset, control.Handler{Async: true, Run: m.reset})
 	svc.Handle(job.ActionDelete, control.Handler{Run: m.delete})
+	svc.Handle(job.ActionAddObjects, control.Handler{Run: m.addObjects})
 	m.compares = compare.NewService(svc, engines, log)
 	return m
 }
@@ -212,6 +213,8 @@ func (m *Manager) finished(jobID string, err, cause error) {
 		_, terr = m.svc.Transition(ctx, jobID, job.EventPaused, "stopped by user; progress is checkpointed on the target", nil)
 	case errors.Is(cause, context.Canceled):
 		return // the server is stopping: the job stays running and resumes with the next server
+	case errors.Is(cause, errRestart):
+		return // add_objects runs it again
 	default:
 		info := control.ErrorInfo(err)
 		if _, coded := errs.As(err); !coded {

@@ -201,3 +201,66 @@ func TestShardMerge(t *testing.T) {
 		require.Len(t, rows, 1, "one shard's row, not both, not overwritten: %v", rows)
 	})
 }
+
+// Tables added to a running sync job: the job is stopped, the objects
+// grow, and the next run creates the new table, copies it from a snapshot
+// of its own and follows it from there, while the other table resumes from
+// its checkpoint: every change of both, before, during and after the
+// addition, arrives once.
+func TestAddTableToRunningJob(t *testing.T) {
+	t.Parallel()
+	for _, d := range []struct {
+		name     string
+		src, dst func(t testing.TB) *testenv.Server
+	}{
+		{"mariadb_to_postgresql", testenv.MariaDB, testenv.Postgres},
+		{"postgresql_to_mariadb", testenv.Postgres, testenv.MariaDB},
+	} {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			src, dst := newSide(t, d.src(t)), newSide(t, d.dst(t))
+			src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10))", "CREATE TABLE b (id INT PRIMARY KEY, v VARCHAR(10))",
+				"INSERT INTO a VALUES (1, 'a1'), (2, 'a2')", "INSERT INTO b VALUES (1, 'b1'), (2, 'b2')")
+			target := "dw"
+			if dst.mysql() {
+				target = dst.schema
+			}
+			out := side{dst.srv, dst.database, target}
+			spec := syncSpec("add-"+d.name[:4], src, dst, job.Objects{{Key: src.schema, Value: job.DatabaseRule{Name: target,
+				Tables: job.Map[job.TableRule]{{Key: "a"}}}}})
+			jobID := "job-add-" + d.name
+			j := startJob(t, jobID, spec)
+			src.exec(t, "INSERT INTO a VALUES (3, 'a3')", "INSERT INTO b VALUES (3, 'b3')")
+			eventually(t, j, func() string {
+				if j.progress.Phase() != runner.PhaseIncremental {
+					return "phase " + j.progress.Phase()
+				}
+				return same("a", rowsOf(t, out, "a", "id", "v"), []string{"1|a1", "2|a2", "3|a3"})
+			})
+			j.stop(t)
+			src.exec(t, "INSERT INTO a VALUES (4, 'a4')", "INSERT INTO b VALUES (4, 'b4')", "UPDATE b SET v = 'B1' WHERE id = 1")
+
+			grown, err := spec.AddObjects(job.Objects{{Key: src.schema, Value: job.DatabaseRule{Tables: job.Map[job.TableRule]{{Key: "b"}}}}}, "params.objects")
+			require.NoError(t, err)
+			j = startJob(t, jobID, grown)
+			eventually(t, j, func() string {
+				if j.progress.Phase() != runner.PhaseIncremental {
+					return "phase " + j.progress.Phase()
+				}
+				if msg := same("a", rowsOf(t, out, "a", "id", "v"), []string{"1|a1", "2|a2", "3|a3", "4|a4"}); msg != "" {
+					return msg
+				}
+				return same("b", rowsOf(t, out, "b", "id", "v"), []string{"1|B1", "2|b2", "3|b3", "4|b4"})
+			})
+			src.exec(t, "INSERT INTO b VALUES (5, 'b5')", "UPDATE b SET v = 'B3' WHERE id = 3", "DELETE FROM b WHERE id = 2",
+				"INSERT INTO a VALUES (5, 'a5')")
+			eventually(t, j, func() string {
+				if msg := same("a", rowsOf(t, out, "a", "id", "v"), []string{"1|a1", "2|a2", "3|a3", "4|a4", "5|a5"}); msg != "" {
+					return msg
+				}
+				return same("b", rowsOf(t, out, "b", "id", "v"), []string{"1|B1", "3|B3", "4|b4", "5|b5"})
+			})
+			j.stop(t)
+		})
+	}
+}
