@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,18 @@ func TestObjectRulesEveryPhase(t *testing.T) {
 				})
 			})
 			require.NotContains(t, rowsOf(t, out, "clients", "at"), "∅")
+
+			// A schema change recompiles the plan for the table's new
+			// version: the new column moves, the rules still hold.
+			src.exec(t, "ALTER TABLE customers ADD COLUMN extra INT",
+				"INSERT INTO customers VALUES (12, 'l@x', '0', 'DE', 'twelve', 7), (13, 'm@x', '0', 'FR', 'thirteen', 8)")
+			eventually(t, j, func() string {
+				if !slices.Contains(columnsOf(t, out, "clients"), "extra") {
+					return "no column extra yet"
+				}
+				return same("clients", rowsOf(t, out, "clients", "id", "mail", "extra", "op", "tag"),
+					[]string{"10|j@x|∅|insert|v1", "12|l@x|7|insert|v1", "3|C@x|∅|update|v1", "5|e@x|∅|update|v1"})
+			})
 			j.stop(t)
 
 			// Compare follows the same plan: the filtered source rows
