@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dtsorg/dts/internal/errs"
-	"github.com/dtsorg/dts/internal/filter"
 	"github.com/dtsorg/dts/internal/schema"
 )
 
@@ -280,16 +279,10 @@ func (v *validator) table(s *Spec, p, key string, t *TableRule) {
 			v.add(p+".filter", "is blank: remove it or write a condition such as id > 100")
 		case strings.ContainsRune(t.Filter, 0) || !utf8.ValidString(t.Filter):
 			v.add(p+".filter", "must be UTF-8 text without NUL")
-		default:
-			// The grammar and the allow-list, in the source's dialect; the
-			// columns and their types are checked against the table at
-			// precheck and when the job starts.
-			if d, ok := filter.ParseDialect(string(s.Source.Engine)); ok {
-				if err := filter.Validate(string(d), t.Filter); err != nil {
-					v.add(p+".filter", "%s", errMessage(err))
-				}
-			}
 		}
+		// The grammar and the allow-list are checked by transform.ValidateSpec
+		// (internal/filter cannot be imported here: its tests use testenv,
+		// which imports this package).
 	}
 	targetNames := map[string]string{}
 	for _, c := range t.Columns {
@@ -501,10 +494,3 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
 
-// errMessage is an error's message without its code.
-func errMessage(err error) string {
-	if e, ok := errs.As(err); ok {
-		return e.Message
-	}
-	return err.Error()
-}

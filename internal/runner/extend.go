@@ -9,6 +9,7 @@ import (
 	"github.com/dtsorg/dts/internal/catalog"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 // errRestart is the cause of a job's context when its configuration grew
@@ -40,6 +41,9 @@ func (m *Manager) addObjects(ctx context.Context, j *catalog.Job, params json.Ra
 	}
 	spec, err := j.Spec.AddObjects(p.Objects, "params.objects")
 	if err != nil {
+		return nil, err
+	}
+	if err := transform.ValidateSpec(spec); err != nil {
 		return nil, err
 	}
 	a := m.get(j.ID)

@@ -1,4 +1,4 @@
-package job
+package transform
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/job"
 )
 
 // hostileFilters is the bad-input corpus of RELIABILITY.md ("Filter
@@ -16,7 +17,7 @@ import (
 // (the other dialect refuses it too, for another reason).
 var hostileFilters = []struct {
 	src, want string
-	engines   []Engine // nil: every source engine
+	engines   []job.Engine // nil: every source engine
 }{
 	{"1=1; DROP TABLE t", "';' ends the statement", nil},
 	{"id > 0 UNION SELECT password FROM mysql.user", "UNION is not allowed", nil},
@@ -31,9 +32,9 @@ var hostileFilters = []struct {
 	{"id = 1 INTO OUTFILE '/tmp/x'", "INTO is not allowed", nil},
 	{"@@version", "variables are not allowed (@@version)", nil},
 	{`\' OR 1=1 --`, "a backslash outside a string", nil},
-	{`name = '\' OR 1=1 --`, "a string is not closed", []Engine{EngineMySQL, EngineMariaDB}},
-	{`name = '\' OR 1=1 --'`, "comments are not allowed", []Engine{EnginePostgreSQL}},
-	{`"id" = 1`, "double quotes mean a string or a name", []Engine{EngineMySQL, EngineMariaDB}},
+	{`name = '\' OR 1=1 --`, "a string is not closed", []job.Engine{job.EngineMySQL, job.EngineMariaDB}},
+	{`name = '\' OR 1=1 --'`, "comments are not allowed", []job.Engine{job.EnginePostgreSQL}},
+	{`"id" = 1`, "double quotes mean a string or a name", []job.Engine{job.EngineMySQL, job.EngineMariaDB}},
 	{"\u2018x\u2019 = name", "U+2018): it looks like a quote but is not one", nil},
 	{"name = \u201cx\u201d", "U+201C): it looks like a quote", nil},
 	{strings.Repeat("(", 1000) + "id = 1" + strings.Repeat(")", 1000), "nested more than 64 levels", nil},
@@ -47,53 +48,66 @@ var hostileFilters = []struct {
 // database is contacted; a good filter passes.
 func TestValidateRefusesHostileFilters(t *testing.T) {
 	t.Parallel()
-	for _, engine := range []Engine{EngineMariaDB, EngineMySQL, EnginePostgreSQL} {
+	for _, engine := range []job.Engine{job.EngineMariaDB, job.EngineMySQL, job.EnginePostgreSQL} {
 		for _, c := range hostileFilters {
 			if c.engines != nil && !containsEngine(c.engines, engine) {
 				continue
 			}
 			s := validSpec()
 			s.Source.Engine = engine
-			if engine == EnginePostgreSQL {
+			if engine == job.EnginePostgreSQL {
 				s.Source.Database = "shop"
 			}
-			s.Objects[0].Value.Tables = Map[TableRule]{{Key: "customers", Value: TableRule{Filter: c.src}}}
-			err := s.Validate()
+			s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "customers", Value: job.TableRule{Filter: c.src}}}
+			err := ValidateSpec(s)
 			e, ok := errs.As(err)
-			require.True(t, ok, "%s %q: %v", engine, clip(c.src), err)
+			require.True(t, ok, "%s %q: %v", engine, clip40(c.src), err)
 			require.Equal(t, errs.InvalidParameter, e.Code)
-			require.Len(t, e.Fields, 1, "%s %q: %v", engine, clip(c.src), err)
+			require.Len(t, e.Fields, 1, "%s %q: %v", engine, clip40(c.src), err)
 			require.Equal(t, "objects.shop.tables.customers.filter", e.Fields[0].Path)
-			require.Contains(t, e.Fields[0].Message, c.want, "%s %q", engine, clip(c.src))
+			require.Contains(t, e.Fields[0].Message, c.want, "%s %q", engine, clip40(c.src))
 		}
 		s := validSpec()
 		s.Source.Engine = engine
-		if engine == EnginePostgreSQL {
+		if engine == job.EnginePostgreSQL {
 			s.Source.Database = "shop"
 		}
-		s.Objects[0].Value.Tables = Map[TableRule]{{Key: "customers", Value: TableRule{Filter: "country = 'DE' AND id > 100"}}}
-		require.NoError(t, s.Validate(), engine)
+		s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "customers", Value: job.TableRule{Filter: "country = 'DE' AND id > 100"}}}
+		require.NoError(t, ValidateSpec(s), engine)
 	}
 }
 
 func TestValidateChecksAddedColumnTypesInTheTargetDialect(t *testing.T) {
 	t.Parallel()
 	s := validSpec() // a PostgreSQL target
-	s.Objects[0].Value.Tables = Map[TableRule]{{Key: "customers", Value: TableRule{AddColumns: []AddColumn{
-		{Name: "a", Type: "datetime", From: FromCommitTime},
-		{Name: "b", Type: "timestamptz", From: FromCommitTime},
+	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "customers", Value: job.TableRule{AddColumns: []job.AddColumn{
+		{Name: "a", Type: "datetime", From: job.FromCommitTime},
+		{Name: "b", Type: "timestamptz", From: job.FromCommitTime},
 	}}}}
-	err := s.Validate()
+	err := ValidateSpec(s)
 	require.ErrorContains(t, err, `objects.shop.tables.customers.add_columns[0].type: "datetime" is not a PostgreSQL type`)
 	e, _ := errs.As(err)
 	require.Len(t, e.Fields, 1)
 }
 
-func containsEngine(list []Engine, e Engine) bool {
+func containsEngine(list []job.Engine, e job.Engine) bool {
 	for _, x := range list {
 		if x == e {
 			return true
 		}
 	}
 	return false
+}
+
+func clip40(s string) string { return s[:min(len(s), 40)] }
+
+// validSpec returns a small valid migration spec tests change one field of.
+func validSpec() *job.Spec {
+	return &job.Spec{
+		Name:    "m1",
+		Type:    job.TypeMigration,
+		Source:  job.Endpoint{Engine: job.EngineMariaDB, Host: "10.0.0.1", Port: 3306, User: "dts"},
+		Target:  job.Endpoint{Engine: job.EnginePostgreSQL, Host: "10.0.0.2", Port: 5432, User: "dts", Database: "wh"},
+		Objects: job.Objects{{Key: "shop", Value: job.DatabaseRule{All: true}}},
+	}
 }
