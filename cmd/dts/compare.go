@@ -19,6 +19,7 @@ import (
 	"github.com/dtsorg/dts/internal/connector/engines"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 // codeDifferent is the exit error of a compare that found differences.
@@ -49,7 +50,7 @@ func compareCmd(g *globals) *cobra.Command {
 				return err
 			}
 			spec.Normalize()
-			if err := spec.Validate(); err != nil {
+			if err := transform.ValidateSpec(spec); err != nil {
 				return err
 			}
 			p := compare.CheckParams(spec)

@@ -16,6 +16,7 @@ import (
 	"github.com/dtsorg/dts/internal/connector/conntest"
 	"github.com/dtsorg/dts/internal/control"
 	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 func jobCmd(g *globals) *cobra.Command {
@@ -87,7 +88,7 @@ func jobValidateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			spec.Normalize()
-			if err := spec.Validate(); err != nil {
+			if err := transform.ValidateSpec(spec); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -114,7 +115,7 @@ func jobCreateCmd(g *globals, c func() *client.Client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := spec.Validate(); err != nil {
+			if err := transform.ValidateSpec(spec); err != nil {
 				return err
 			}
 			j, err := c().CreateJob(cmd.Context(), spec)

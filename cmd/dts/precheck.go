@@ -12,6 +12,7 @@ import (
 	"github.com/dtsorg/dts/internal/control"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/precheck"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 func precheckCmd(g *globals) *cobra.Command {
@@ -30,7 +31,7 @@ func precheckCmd(g *globals) *cobra.Command {
 				return err
 			}
 			spec.Normalize()
-			if err := spec.Validate(); err != nil {
+			if err := transform.ValidateSpec(spec); err != nil {
 				return err
 			}
 			log, err := g.logger()

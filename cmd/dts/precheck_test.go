@@ -36,11 +36,12 @@ objects: {%s: {all: true, name: copy%s}}
 	require.Contains(t, r.stdout, "PASSED   source.connection")
 	require.Contains(t, r.stdout, "precheck passed:")
 
-	bad := job(`, tables: {a: {filter: "nope > 1"}}`) // a column the table lacks
+	bad := job(`, tables: {a: {filter: "nope > 1"}}`)
 	r = dts(t, env, "precheck", bad)
 	require.Equal(t, 1, r.code, "%s\n%s", r.stdout, r.stderr)
 	require.Contains(t, r.stdout, "FAILED   objects.filters")
-	require.Contains(t, r.stdout, "fix: correct each filter")
+	require.Contains(t, r.stdout, "column nope is not a column of")
+	require.Contains(t, r.stdout, "fix: correct the filter")
 	require.Contains(t, r.stderr, "OperationDenied.PrecheckFailed: 1 precheck items fail: objects.filters")
 
 	r = dts(t, env, "precheck", bad, "-o", "json")

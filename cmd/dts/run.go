@@ -16,6 +16,7 @@ import (
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/runner"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 func runCmd(g *globals) *cobra.Command {
@@ -40,7 +41,7 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			spec.Normalize()
-			if err := spec.Validate(); err != nil {
+			if err := transform.ValidateSpec(spec); err != nil {
 				return err
 			}
 			log, err := g.logger()

@@ -101,14 +101,15 @@ func TestPrecheckAction(t *testing.T) {
 // TestStartRefusedUntilSkipped: start runs the precheck; a failed item
 // refuses the start with the item's id; skip_precheck with a reason lets
 // the job start (without running the precheck again) and says so in the
-// job's events; the skipped item shows as skipped.
+// job's events; the skipped item shows as skipped. Skipping never makes a
+// rule silently ignored: the job itself refuses the rule it cannot apply.
 func TestStartRefusedUntilSkipped(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "")
 	e.withRunner()
 	spec := realJob(t, "renamed")
 	for _, rule := range spec["objects"].(map[string]any) {
-		rule.(map[string]any)["tables"] = map[string]any{"a": map[string]any{"columns": map[string]any{"email": map[string]any{"name": "mail"}}}}
+		rule.(map[string]any)["tables"] = map[string]any{"a": map[string]any{"columns": map[string]any{"id": map[string]any{"exclude": true}}}}
 	}
 	status, body, _ := e.call("POST", "/v1/jobs", spec)
 	require.Equal(t, http.StatusCreated, status, "%v", body)
@@ -147,7 +148,7 @@ func TestStartRefusedUntilSkipped(t *testing.T) {
 		require.Equal(t, bad.path, body["fields"].([]any)[0].(map[string]any)["path"], "%v", body)
 	}
 
-	status, body = e.act(id, "skip_precheck", map[string]any{"items": []string{"objects.column_rules"}, "reason": "renames come with the next release; mail stays email"})
+	status, body = e.act(id, "skip_precheck", map[string]any{"items": []string{"objects.column_rules"}, "reason": "the id stays on the target anyway"})
 	require.Equal(t, http.StatusOK, status, "%v", body)
 	result := body["result"].(map[string]any)
 	require.Equal(t, "precheck_passed", result["state"])
@@ -161,7 +162,7 @@ func TestStartRefusedUntilSkipped(t *testing.T) {
 			require.Equal(t, "skipped", it["status"], "a skipped item shows as skipped, not passed")
 			skip := it["skipped"].(map[string]any)
 			require.Equal(t, "failed", skip["status"])
-			require.Contains(t, skip["reason"], "next release")
+			require.Contains(t, skip["reason"], "stays on the target")
 		}
 	}
 	_, events, _ := e.call("GET", "/v1/jobs/"+id+"/events", nil)
@@ -173,27 +174,29 @@ func TestStartRefusedUntilSkipped(t *testing.T) {
 	}
 	require.NotNil(t, skipped, "%v", events)
 	require.Equal(t, "warning", skipped["level"])
-	require.Contains(t, skipped["message"], "mail stays email")
+	require.Contains(t, skipped["message"], "stays on the target")
 
 	status, op = e.act(id, "start", nil)
 	require.Equal(t, http.StatusAccepted, status)
 	require.Equal(t, "succeeded", op["status"], "%v", op)
 	_, pc, _ = e.call("GET", "/v1/jobs/"+id+"/precheck", nil)
 	require.Equal(t, startedAt, pc["started_at"], "passed for this configuration: start did not run it again")
+	var jobErr map[string]any
 	require.Eventually(t, func() bool {
 		_, body, _ := e.call("GET", "/v1/jobs/"+id, nil)
-		require.NotEqual(t, "failed", body["state"], "%v", body["error"])
-		return body["state"] == "completed"
+		require.NotEqual(t, "completed", body["state"], "an excluded key column must not be ignored")
+		jobErr, _ = body["error"].(map[string]any)
+		return body["state"] == "failed"
 	}, 60*time.Second, 50*time.Millisecond)
+	require.Equal(t, "InvalidParameter", jobErr["code"], "%v", jobErr)
+	require.Contains(t, jobErr["message"], "a key column cannot be excluded")
 
 	// After a reset the job is created again: start prechecks anew (the
-	// skip made for this configuration still holds), and now finds the
-	// tables the first run created.
+	// skip made for this configuration still holds).
 	_, op = e.act(id, "reset", nil)
 	require.Equal(t, "succeeded", op["status"], "%v", op)
 	_, op = e.act(id, "start", nil)
-	require.Equal(t, "failed", op["status"], "%v", op)
-	require.Equal(t, "the job did not start: precheck failed: target.existing_tables", op["error"].(map[string]any)["message"])
+	require.Equal(t, "succeeded", op["status"], "%v", op)
 	_, pc, _ = e.call("GET", "/v1/jobs/"+id+"/precheck", nil)
 	require.NotEqual(t, startedAt, pc["started_at"], "start from created ran the precheck")
 	require.Equal(t, float64(1), pc["skipped"])
@@ -206,7 +209,7 @@ func TestSkipNeedsCurrentResult(t *testing.T) {
 	e := setup(t, "")
 	spec := realJob(t, "stale")
 	for _, rule := range spec["objects"].(map[string]any) {
-		rule.(map[string]any)["tables"] = map[string]any{"a": map[string]any{"filter": "nope > 1"}} // a column a lacks: fails
+		rule.(map[string]any)["tables"] = map[string]any{"a": map[string]any{"filter": "nope > 1"}}
 	}
 	status, body, _ := e.call("POST", "/v1/jobs", spec)
 	require.Equal(t, http.StatusCreated, status, "%v", body)

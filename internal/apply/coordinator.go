@@ -26,6 +26,9 @@ type Coordinator struct {
 	tracker *tracker
 	plans   map[*schema.Table]*tablePlan
 	ran     bool
+	// merged holds, per target table of a shard merge, its sources (for
+	// messages); workers read it.
+	merged sync.Map // target table (schema.name) → its sources
 
 	// Stream state, owned by Run's goroutine.
 	lastEnd   change.Position // end of the newest item (commit, DDL, truncate, heartbeat)
@@ -188,7 +191,7 @@ func (c *Coordinator) Run(ctx context.Context, stream connector.ChangeStream) er
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
-	return cause
+	return c.mergeNote(cause)
 }
 
 func (c *Coordinator) loop(ctx context.Context, stream connector.ChangeStream) error {

@@ -7,20 +7,38 @@ import (
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/schema"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 // TablePlan says where one source table's changes go: the job's plan for
-// the table (target names and types, which columns). Column rules, filters
-// and extra columns slot in here later: whatever maps a source row to a
-// target row per table.
+// the table (target names and types, which columns, which rows).
 type TablePlan struct {
 	// Target is the target table (mapped: target names and types).
 	Target *schema.Table
 	// SourceColumns are the source columns whose values are written, to
 	// TargetColumns at the same index. nil: every source column, to the
-	// target column of the same name.
+	// target column of the same name. Ignored when Rules is set.
 	SourceColumns []string
 	TargetColumns []string
+	// Rules are the table's compiled object rules (transform.Plan, the
+	// one every phase uses): columns and their names, the row filter
+	// evaluated on every change, the dml list, the added columns.
+	Rules *transform.Plan
+	// Window, when set, replaces the job's replay window for this table
+	// (Options.SafeUntil): its full load's snapshots, as the runner
+	// recorded them per table.
+	Window *Window
+}
+
+// Window says how a table's changes meet its copied rows.
+type Window struct {
+	// From: changes at or before this end position are in every copied
+	// row of the table: they are skipped. Zero: none are.
+	From change.Position
+	// SafeUntil: transactions that began before it may be in some copied
+	// rows: they are applied idempotently. Zero: every change not skipped
+	// is applied strictly.
+	SafeUntil change.Position
 }
 
 // Planner returns the plan of a source table version (the structure a row

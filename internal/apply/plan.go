@@ -5,10 +5,13 @@ import (
 	"hash/fnv"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/schema"
+	"github.com/dtsorg/dts/internal/transform"
 	"github.com/dtsorg/dts/internal/value"
 )
 
@@ -33,6 +36,10 @@ type tablePlan struct {
 	byTable bool
 	why     string
 	seed    uint64 // hash of the source table's name
+	// rules are the table's object rules (nil: none); window its own
+	// replay window (nil: the job's).
+	rules  *transform.Plan
+	window *Window
 }
 
 // skipped is the plan of a table outside the job.
@@ -53,6 +60,9 @@ func (c *Coordinator) plan(src *schema.Table) (*tablePlan, error) {
 			return nil, err
 		}
 	}
+	if tp != skipped && tp.rules != nil && len(tp.rules.Merge) > 1 {
+		c.merged.Store(tp.at.Table.QualifiedName(), strings.Join(tp.rules.Merge, ", "))
+	}
 	if len(c.plans) >= 4096 { // table versions of a long-running job: forget the old ones
 		clear(c.plans)
 	}
@@ -62,6 +72,9 @@ func (c *Coordinator) plan(src *schema.Table) (*tablePlan, error) {
 
 func newTablePlan(src *schema.Table, p *TablePlan, engine string) (*tablePlan, error) {
 	srcCols, tgtCols := p.SourceColumns, p.TargetColumns
+	if p.Rules != nil {
+		srcCols, tgtCols = p.Rules.SourceColumns, p.Rules.TargetColumns[:len(p.Rules.SourceColumns)]
+	}
 	if srcCols == nil {
 		srcCols, tgtCols = src.Names(), src.Names()
 	}
@@ -86,6 +99,16 @@ func newTablePlan(src *schema.Table, p *TablePlan, engine string) (*tablePlan, e
 	}
 	if !identity {
 		tp.proj = proj
+	}
+	tp.rules, tp.window = p.Rules, p.Window
+	if p.Rules != nil {
+		for _, a := range p.Rules.Added {
+			if _, ok := p.Target.Column(a.Name); !ok {
+				return nil, fmt.Errorf("plan of %s: the target table %s has no column %s", src, p.Target, a.Name)
+			}
+			at.Columns = append(at.Columns, a.Name)
+			at.SourceTypes = append(at.SourceTypes, a.Type)
+		}
 	}
 	key := src.ChunkKey()
 	for _, k := range key {
@@ -242,7 +265,18 @@ func (tp *tablePlan) project(row value.Row) value.Row {
 	return out
 }
 
+// targetRow returns a source row's values for the target columns: the
+// copied ones, then the added ones for a change of op committed at at.
+func (tp *tablePlan) targetRow(row value.Row, op change.Op, at time.Time) value.Row {
+	out := tp.project(row)
+	if out == nil || tp.rules == nil || len(tp.rules.Added) == 0 {
+		return out
+	}
+	return tp.rules.AppendAdded(out[:len(out):len(out)], op, at) // never onto the source's row
+}
+
 // present returns which target columns an update carries (nil: all).
+// Added columns are always written.
 func (tp *tablePlan) present(missing []bool) []bool {
 	any := false
 	for _, m := range missing {
@@ -251,8 +285,16 @@ func (tp *tablePlan) present(missing []bool) []bool {
 	if !any {
 		return nil
 	}
+	copied := len(tp.at.Columns)
+	if tp.rules != nil {
+		copied -= len(tp.rules.Added)
+	}
 	out := make([]bool, len(tp.at.Columns))
 	for i := range out {
+		if i >= copied {
+			out[i] = true
+			continue
+		}
 		j := i
 		if tp.proj != nil {
 			j = tp.proj[i]

@@ -23,21 +23,47 @@ import (
 // owner is the worker that applies barrier items.
 const owner = 0
 
-// row routes one row change.
+// row routes one row change, after the table's rules (rules.go) and its
+// own window: a change its copy already holds is skipped.
 func (c *Coordinator) row(ctx context.Context, r *change.Row) error {
 	tp, err := c.plan(r.Table)
 	if err != nil || tp == skipped {
 		return err
 	}
+	pos := c.txn.Pos
+	if tp.covers(pos, r.Seq) {
+		return nil
+	}
+	safe := c.safe(tp, pos)
+	if tp.rules == nil {
+		return c.route(ctx, tp, r, r.Op, safe)
+	}
+	derived, err := tp.applyRules(r)
+	if err != nil {
+		return err
+	}
+	for _, d := range derived {
+		if err := c.route(ctx, tp, d.row, r.Op, safe || d.tolerant); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// route sends one row change to its worker. srcOp is the source's
+// operation (an update may arrive here as an insert or delete: added
+// columns still say update).
+func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, srcOp change.Op, safe bool) error {
 	pos, seq := c.txn.Pos, r.Seq
-	ch := change1{tp: tp, safe: !c.opts.SafeUntil.IsZero() && change.Compare(pos, c.opts.SafeUntil) < 0}
+	at := c.txn.CommitTime
+	ch := change1{tp: tp, safe: safe}
 	var routeKey string
 	switch r.Op {
 	case change.OpInsert:
 		if r.After == nil {
 			return unidentified(r.Table, "an insert without its new row")
 		}
-		ch.op, ch.row = connector.ApplyInsert, tp.project(r.After)
+		ch.op, ch.row = connector.ApplyInsert, tp.targetRow(r.After, srcOp, at)
 		if tp.keySrc != nil {
 			k := tp.key(r.After, nil)
 			if k == nil {
@@ -51,13 +77,13 @@ func (c *Coordinator) row(ctx context.Context, r *change.Row) error {
 			if r.After == nil {
 				return unidentified(r.Table, "an update without its new row")
 			}
-			ch.op, ch.row, ch.present = connector.ApplyUpdate, tp.project(r.After), tp.present(r.Missing)
+			ch.op, ch.row, ch.present = connector.ApplyUpdate, tp.targetRow(r.After, srcOp, at), tp.present(r.Missing)
 		}
 		if tp.keySrc == nil {
 			if r.Before == nil || r.BeforeKeyOnly {
 				return unidentified(r.Table, fmt.Sprintf("an %s of a table without key carries no full old row", r.Op))
 			}
-			ch.key = tp.project(r.Before)
+			ch.key = tp.targetRow(r.Before, srcOp, at) // added columns of a keyless table never change (transform refuses others)
 			break
 		}
 		old := tp.key(r.Before, nil)
@@ -202,10 +228,14 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 		tddl.Table = newP.at.Table
 		tddl.Schema = newP.at.Table.Schema
 	}
-	if inOld && inNew {
-		tddl.Renames = targetRenames(d.Renames, oldP, newP)
+	renames, err := targetRenames(d, oldP, newP, it.Pos)
+	if err != nil {
+		return err
 	}
-	carry := c.opts.CarryDDL(d.Kind) && !skip
+	tddl.Renames = renames
+	// A DDL the table's copy already reflects (it was copied after it) is
+	// not carried again; the schema history still records it.
+	carry := c.opts.CarryDDL(d.Kind) && !skip && !(inOld && oldP.coversEnd(it.Pos)) && !(inNew && newP.coversEnd(it.Pos))
 	if skip {
 		c.log.WarnContext(ctx, "schema change skipped as the user asked: recorded as applied, not run on the target", "position", it.Pos.String(), "statement", d.Statement)
 	}
@@ -232,25 +262,6 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 	})
 }
 
-// targetRenames maps a DDL's column renames (source names) to the target
-// columns they write. A column the job does not write has no target name:
-// its rename is not the target's business.
-func targetRenames(renames map[string]string, oldP, newP *tablePlan) map[string]string {
-	var out map[string]string
-	for o, n := range renames {
-		to, okO := oldP.targetColumn(o)
-		tn, okN := newP.targetColumn(n)
-		if !okO || !okN || to == tn {
-			continue
-		}
-		if out == nil {
-			out = map[string]string{}
-		}
-		out[to] = tn
-	}
-	return out
-}
-
 // truncate empties the target tables of a Truncate item: a barrier.
 func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 	if c.txn != nil {
@@ -271,7 +282,7 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 		if err != nil {
 			return err
 		}
-		if tp != skipped {
+		if tp != skipped && !tp.coversEnd(it.Pos) { // a copy taken after the truncate holds the rows that count
 			targets = append(targets, tp.at.Table)
 		}
 	}
@@ -307,3 +318,30 @@ func (c *Coordinator) endBarrier(ctx context.Context, it change.Item, fn func(co
 	c.lastEnd = it.Pos
 	return c.boundaryAll(ctx, at)
 }
+
+// targetRenames maps a DDL's column renames (source names) onto the target
+// names. A renamed column that a column rule names stops the job: the rule
+// is by name, so after the rename the job would silently stop applying it
+// (an excluded column would start to move).
+func targetRenames(d *change.DDL, oldP, newP *tablePlan, pos change.Position) (map[string]string, error) {
+	if len(d.Renames) == 0 || oldP == nil || oldP == skipped || newP == nil || newP == skipped {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for from, to := range d.Renames {
+		if oldP.rules != nil {
+			if _, ok := oldP.rules.Rule.Columns.Get(from); ok {
+				return nil, errs.New(connector.CodeUnsupportedDDL, "schema change %q at %s renames column %s of %s, which a column rule of the job names (%s.columns)",
+					d.Statement, pos, from, d.Old, oldP.rules.Path()).
+					WithFix("change the job's column rule to the new name %s and resume; the rule would otherwise stop applying", to)
+			}
+		}
+		ft, okFrom := oldP.targetColumn(from)
+		tt, okTo := newP.targetColumn(to)
+		if okFrom && okTo && ft != tt {
+			out[ft] = tt
+		}
+	}
+	return out, nil
+}
+

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/dtsorg/dts/internal/connector"
-	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/transform"
 )
@@ -28,12 +27,9 @@ func objects(p *pair, targetMySQL bool) TableReport {
 		rep.Status = StatusDifferent
 		return rep
 	}
-	want, got := p.want, p.dst
+	want, got := p.want, p.dst // want: the plan's target (renamed, excluded left out, added last)
 	for _, wc := range want.Columns {
-		if r, ok := p.rule.Columns.Get(wc.Name); ok && r.Exclude {
-			continue
-		}
-		gc := findColumn(got, targetColumn(p, wc.Name))
+		gc := findColumn(got, wc.Name)
 		switch {
 		case gc == nil:
 			add("column "+wc.Name, "missing", wc.Type.String(), "")
@@ -44,8 +40,7 @@ func objects(p *pair, targetMySQL bool) TableReport {
 		}
 	}
 	for _, gc := range got.Columns {
-		if !slices.ContainsFunc(want.Columns, func(wc schema.Column) bool { return schema.EqualFold(targetColumn(p, wc.Name), gc.Name) }) &&
-			!slices.ContainsFunc(p.rule.AddColumns, func(a job.AddColumn) bool { return schema.EqualFold(a.Name, gc.Name) }) {
+		if !slices.ContainsFunc(want.Columns, func(wc schema.Column) bool { return schema.EqualFold(wc.Name, gc.Name) }) {
 			add("column "+gc.Name, "extra", "", gc.Type.String())
 		}
 	}
@@ -68,14 +63,6 @@ func objects(p *pair, targetMySQL bool) TableReport {
 		rep.Status = StatusDifferent
 	}
 	return rep
-}
-
-// targetColumn is the target name of a source column under the job's rules.
-func targetColumn(p *pair, name string) string {
-	if r, ok := p.rule.Columns.Get(name); ok && r.Name != "" {
-		return r.Name
-	}
-	return name
 }
 
 func findColumn(t *schema.Table, name string) *schema.Column {

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/filter"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/transform"
@@ -24,17 +26,30 @@ type Engines interface {
 type pair struct {
 	name   string // source schema.name: the table's name in reports
 	target connector.TableRef
-	src    *schema.Table // as the source has it
-	dst    *schema.Table // as the target has it; nil when missing
-	want   *schema.Table // what the sink's MapTable makes of src
-	rule   job.TableRule
-	cols   []*col // the compared columns
-	key    []int  // positions in cols of the chunk key; nil: no key
-	mode   string // content: modeRange, modeHash or modeRows
+	src    *schema.Table   // as the source has it
+	dst    *schema.Table   // as the target has it; nil when missing
+	want   *schema.Table   // the target table the job's plan makes of src
+	plan   *transform.Plan // the job's rules for the table, as every phase applies them
+	// filter is the plan's row filter rendered for the source's dialect
+	// ("" for none): the source side compares only the rows that move.
+	filter string
+	// fixed are target columns whose value tells this source's rows apart
+	// in a merged target table (added columns from database, table or a
+	// constant): the target side compares only the rows holding them.
+	fixed []fixedValue
+	cols  []*col // the compared columns
+	key   []int  // positions in cols of the chunk key; nil: no key
+	mode  string // content: modeRange, modeHash or modeRows
 	// skip says why the content cannot be compared ("" when it can).
 	skip string
 	// notes are column problems that do not stop the compare.
 	notes []string
+}
+
+// fixedValue is a target column and the value every row of one source holds in it.
+type fixedValue struct {
+	name string
+	val  []byte
 }
 
 // Content compare modes.
@@ -71,18 +86,28 @@ func selectPairs(ctx context.Context, spec *job.Spec, only []string, src, tgt co
 	if err != nil {
 		return nil, err
 	}
+	all := selected // merges are known from the whole selection
 	if selected, err = restrict(selected, only); err != nil {
 		return nil, err
 	}
-	targetOf := map[string]transform.Selected{}
 	var srcRefs []connector.TableRef
 	for _, s := range selected {
-		targetOf[s.Source.String()] = s
 		srcRefs = append(srcRefs, s.Source)
 	}
 	srcTables, err := src.ReadTables(ctx, srcRefs)
 	if err != nil {
 		return nil, fmt.Errorf("read source tables: %w", err)
+	}
+	comp := transform.NewCompiler(spec, all, sink)
+	var plans []*transform.Plan
+	for _, t := range srcTables {
+		pl, err := comp.Compile(t)
+		if err != nil {
+			return nil, err
+		}
+		if pl != nil {
+			plans = append(plans, pl)
+		}
 	}
 	onTarget, err := tgt.ListTables(ctx)
 	if err != nil {
@@ -90,7 +115,7 @@ func selectPairs(ctx context.Context, spec *job.Spec, only []string, src, tgt co
 	}
 	var dstRefs []connector.TableRef
 	for _, s := range selected {
-		if slices.Contains(onTarget, s.Target) {
+		if slices.Contains(onTarget, s.Target) && !slices.Contains(dstRefs, s.Target) {
 			dstRefs = append(dstRefs, s.Target)
 		}
 	}
@@ -102,11 +127,14 @@ func selectPairs(ctx context.Context, spec *job.Spec, only []string, src, tgt co
 	for _, t := range dstTables {
 		dstByName[t.QualifiedName()] = t
 	}
+	d, _ := filter.ParseDialect(string(spec.Source.Engine))
 	var out []*pair
-	for _, st := range srcTables {
-		sel := targetOf[st.QualifiedName()]
-		want, _ := sink.MapTable(renamed(st, targetOf), string(spec.Source.Engine))
-		p := &pair{name: st.QualifiedName(), target: sel.Target, src: st, dst: dstByName[sel.Target.String()], want: want, rule: sel.Rule}
+	for _, pl := range plans {
+		p := &pair{name: pl.Source.QualifiedName(), target: pl.Selected.Target, src: pl.Source, dst: dstByName[pl.Selected.Target.String()], want: pl.Target, plan: pl}
+		if pl.Filter != nil {
+			p.filter = pl.Filter.SQL(d)
+		}
+		p.merge(plans)
 		p.columns(spec.Source.Engine.IsMySQL() == spec.Target.Engine.IsMySQL())
 		for i, e := range []job.Endpoint{spec.Source, spec.Target} {
 			if e.Engine.IsMySQL() {
@@ -116,6 +144,50 @@ func selectPairs(ctx context.Context, spec *job.Spec, only []string, src, tgt co
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// unmerged says why a merged table's rows cannot be counted on their own
+// ("" when they can).
+func (p *pair) unmerged() string {
+	if p.plan != nil && len(p.plan.Merge) > 1 && p.fixed == nil {
+		return p.skip
+	}
+	return ""
+}
+
+// merge finds, for a table merged with others into one target table, the
+// added columns whose values tell its rows apart from theirs; without such
+// columns its rows cannot be compared on their own.
+func (p *pair) merge(plans []*transform.Plan) {
+	if len(p.plan.Merge) < 2 {
+		return
+	}
+	var fixed []fixedValue
+	for i := range p.plan.Added {
+		a := &p.plan.Added[i]
+		if a.Deterministic() {
+			fixed = append(fixed, fixedValue{a.Name, a.Value(p.src, 0, time.Time{})})
+		}
+	}
+	for _, o := range plans {
+		if o == p.plan || o.Target.QualifiedName() != p.plan.Target.QualifiedName() {
+			continue
+		}
+		distinct := false
+		for _, f := range fixed {
+			for i := range o.Added {
+				if o.Added[i].Name == f.name && string(o.Added[i].Value(o.Source, 0, time.Time{})) != string(f.val) {
+					distinct = true
+				}
+			}
+		}
+		if !distinct {
+			p.skip = fmt.Sprintf("the target table merges %s and no added column (from database, table or a constant) tells their rows apart",
+				strings.Join(p.plan.Merge, ", "))
+			return
+		}
+	}
+	p.fixed = fixed
 }
 
 // restrict keeps the selected tables that only names ("schema.table" or
@@ -148,25 +220,6 @@ func restrict(sel []transform.Selected, only []string) ([]transform.Selected, er
 	return out, nil
 }
 
-// renamed is the source table under its target names, its foreign keys
-// pointing at the target names of the tables the job moves (as the runner
-// gives it to MapTable).
-func renamed(st *schema.Table, targetOf map[string]transform.Selected) *schema.Table {
-	t := *st
-	to := targetOf[st.QualifiedName()].Target
-	t.Schema, t.Name = to.Schema, to.Name
-	t.ForeignKeys = nil
-	for _, fk := range st.ForeignKeys {
-		ref, ok := targetOf[fk.RefSchema+"."+fk.RefTable]
-		if !ok {
-			continue
-		}
-		fk.RefSchema, fk.RefTable = ref.Target.Schema, ref.Target.Name
-		t.ForeignKeys = append(t.ForeignKeys, fk)
-	}
-	return &t
-}
-
 // columns pairs the source columns with the target's, by the job's column
 // rules (excluded columns are not compared), and picks the key and mode.
 func (p *pair) columns(sameEngine bool) {
@@ -174,16 +227,17 @@ func (p *pair) columns(sameEngine bool) {
 		p.skip = "the table is missing on the target"
 		return
 	}
+	if p.skip != "" {
+		return
+	}
 	for i := range p.src.Columns {
 		sc := &p.src.Columns[i]
-		tname := sc.Name
-		if r, ok := p.rule.Columns.Get(sc.Name); ok {
-			if r.Exclude {
-				continue
-			}
-			if r.Name != "" {
-				tname = r.Name
-			}
+		tname, moves := sc.Name, true
+		if p.plan != nil {
+			tname, moves = p.plan.TargetColumn(sc.Name)
+		}
+		if !moves { // excluded: not on the target by design
+			continue
 		}
 		dc, ok := p.dst.Column(tname)
 		if !ok {

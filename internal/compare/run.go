@@ -227,6 +227,11 @@ func (c *Compare) rows(ctx, work context.Context, pairs []*pair, sides [2]*side)
 			tp.Ended.Store(true)
 			continue
 		}
+		if why := p.unmerged(); why != "" {
+			rep.Status, rep.Reason = StatusSkipped, why
+			tp.Ended.Store(true)
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-work.Done():

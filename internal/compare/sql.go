@@ -67,10 +67,18 @@ type tableSQL struct {
 	keyFlds  []string // hash fields of the key columns
 	fallback []int    // positions in cols of Go-hashed columns
 	orderBy  string
-	// filter is the job's row filter on the source side (SQL condition in
-	// the source's dialect), "" for none. Row filters arrive with their own
-	// issue; every query here already honours it.
+	// filter is the job's row filter on the source side: the parsed filter
+	// rendered for the source's dialect (transform.Plan.Filter.SQL), never
+	// the job file's text; "" for none. Every query here honours it.
 	filter string
+	// fixed selects, on the target side of a merged table, the rows of
+	// this source (column = value, bound as parameters).
+	fixed []fixedCond
+}
+
+type fixedCond struct {
+	c   *schema.Column
+	val []byte
 }
 
 func newTableSQL(d dialect, p *pair, side int) *tableSQL {
@@ -79,6 +87,15 @@ func newTableSQL(d dialect, p *pair, side int) *tableSQL {
 		ts.t = p.dst
 	}
 	ts.from = d.from(ts.t)
+	if side == 0 {
+		ts.filter = p.filter
+	} else {
+		for _, f := range p.fixed {
+			if c, ok := p.dst.Column(f.name); ok {
+				ts.fixed = append(ts.fixed, fixedCond{c, f.val})
+			}
+		}
+	}
 	var fields []string
 	for i, k := range p.cols {
 		c := k.c[side]
@@ -119,7 +136,7 @@ func (ts *tableSQL) where(p pred) (string, []any, error) {
 	var conds []string
 	var args []any
 	if ts.filter != "" {
-		conds = append(conds, "("+ts.filter+")")
+		conds = append(conds, ts.filter) // in parentheses already
 	}
 	add := func(v []byte, c *schema.Column) (string, error) {
 		a, err := ts.d.arg(c, v)
@@ -128,6 +145,13 @@ func (ts *tableSQL) where(p pred) (string, []any, error) {
 		}
 		args = append(args, a)
 		return ts.d.placeholder(c, len(args)), nil
+	}
+	for _, f := range ts.fixed {
+		ph, err := add(f.val, f.c)
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, ts.d.quote(f.c.Name)+" = "+ph)
 	}
 	for _, b := range []struct {
 		row   value.Row

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dtsorg/dts/internal/change"
+	"github.com/dtsorg/dts/internal/filter"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -54,12 +55,13 @@ type Snapshot interface {
 
 // Reader reads rows inside a snapshot.
 type Reader interface {
-	// EstimateRows returns the engine's row estimate for t without scanning it.
-	EstimateRows(ctx context.Context, t *schema.Table) (int64, error)
+	// EstimateRows returns the engine's estimate of t's rows that where
+	// selects (nil: every row) without scanning the table.
+	EstimateRows(ctx context.Context, t *schema.Table, where *filter.Filter) (int64, error)
 	// SplitKeys returns at most n-1 values of key, ascending in the
-	// database's order, that split t's rows into ranges of about equal size;
-	// fewer (even none) for small tables.
-	SplitKeys(ctx context.Context, t *schema.Table, key []string, n int) ([]value.Row, error)
+	// database's order, that split t's rows that where selects (nil: every
+	// row) into ranges of about equal size; fewer (even none) for small tables.
+	SplitKeys(ctx context.Context, t *schema.Table, where *filter.Filter, key []string, n int) ([]value.Row, error)
 	// Read streams the rows req selects to fn, ordered by req.Key when it is
 	// set. Rows hold req.Columns in canonical form; fn must not keep a row
 	// after it returns (Clone it): drivers reuse their buffers. An error from
@@ -79,6 +81,10 @@ type ReadRequest struct {
 	Upto  value.Row
 	// Limit caps the rows read (0: no cap).
 	Limit int
+	// Filter selects the rows (nil: every row): the job's row filter,
+	// parsed and checked. Readers AND its rendering for their dialect
+	// (Filter.SQL) into the query: the user's text never reaches SQL.
+	Filter *filter.Filter
 }
 
 // Sink is a database dts writes to.
@@ -191,6 +197,12 @@ type TableState struct {
 	Loaded bool
 	// Finished says FinishTable ran.
 	Finished bool
+	// FirstRun and LastRun are the full-load runs (1-based, as Runs) whose
+	// snapshots the table's rows may come from, recorded before a run
+	// copies any of them; 0: not recorded. Changes the first snapshot holds
+	// are in every copied row; changes up to the last one's position may be
+	// in some (incremental sync applies them idempotently).
+	FirstRun, LastRun int
 }
 
 // Partition is a key range of a table, copied in chunks in key order.

@@ -20,6 +20,7 @@ import (
 	"github.com/dtsorg/dts/internal/catalog"
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 // Handler does the work of one action for one job.
@@ -83,7 +84,7 @@ func (s *Service) Store() catalog.Store { return s.store }
 // CreateJob validates a spec and stores it as a new job in state created.
 func (s *Service) CreateJob(ctx context.Context, spec *job.Spec) (*catalog.Job, error) {
 	spec.Normalize()
-	if err := spec.Validate(); err != nil {
+	if err := transform.ValidateSpec(spec); err != nil {
 		return nil, err
 	}
 	j := &catalog.Job{ID: newID("job"), Spec: spec, State: job.StateCreated, StateReason: "created"}
@@ -118,7 +119,7 @@ func (s *Service) UpdateJob(ctx context.Context, idOrName string, spec *job.Spec
 		return nil, err
 	}
 	spec.Normalize()
-	if err := spec.Validate(); err != nil {
+	if err := transform.ValidateSpec(spec); err != nil {
 		return nil, err
 	}
 	j, err := s.store.UpdateJob(ctx, cur.ID, func(j *catalog.Job) error {

@@ -3,6 +3,9 @@ package job
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+
+	"github.com/dtsorg/dts/internal/errs"
 )
 
 // Objects selects what a job moves, keyed by source MySQL database or
@@ -127,4 +130,59 @@ func (m *Map[V]) UnmarshalJSON(data []byte) error {
 	var b binder
 	b.bind(t, m, "")
 	return b.err()
+}
+
+// AddObjects returns a copy of the spec whose objects also hold add: new
+// database/schema entries, and new table entries of existing ones. It
+// refuses (InvalidParameter, paths under prefix) an entry that would change
+// what the job already selects or how: a started job's tables keep their
+// rules. The result is validated.
+func (s *Spec) AddObjects(add Objects, prefix string) (*Spec, error) {
+	out := s.Clone()
+	norm := &Spec{Objects: add} // defaults as the stored spec has them (dml), for comparing
+	norm.Normalize()
+	var problems []errs.FieldError
+	added := 0
+	for _, db := range norm.Objects {
+		p := joinPath(prefix, db.Key)
+		i := slices.IndexFunc(out.Objects, func(e Entry[DatabaseRule]) bool { return e.Key == db.Key })
+		if i < 0 {
+			out.Objects = append(out.Objects, db)
+			added++
+			continue
+		}
+		cur := &out.Objects[i].Value
+		if db.Value.Name != "" && db.Value.Name != cur.Name || db.Value.All != cur.All && db.Value.All {
+			problems = append(problems, errs.FieldError{Path: p, Message: "is already in the job: its name and all cannot change while the job runs; add tables to it"})
+			continue
+		}
+		for _, t := range db.Value.Tables {
+			tp := joinPath(p+".tables", t.Key)
+			if old, ok := cur.Tables.Get(t.Key); ok {
+				if !sameJSON(old, t.Value) {
+					problems = append(problems, errs.FieldError{Path: tp, Message: "is already in the job: a table's rules cannot change while the job runs"})
+				}
+				continue
+			}
+			cur.Tables = append(cur.Tables, t)
+			added++
+		}
+	}
+	if len(problems) == 0 && added == 0 {
+		problems = append(problems, errs.FieldError{Path: prefix, Message: "adds nothing the job does not select already"})
+	}
+	if len(problems) > 0 {
+		return nil, errs.Invalid(problems)
+	}
+	out.Normalize()
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func sameJSON(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
 }

@@ -44,10 +44,13 @@ const (
 	ActionSkipDDL Action = "skip_ddl"
 	// ActionUpdate replaces the job's configuration (PUT /v1/jobs/{id}).
 	ActionUpdate Action = "update"
+	// ActionAddObjects adds tables to the objects of a started job: they
+	// are created, copied from a snapshot of their own and then followed.
+	ActionAddObjects Action = "add_objects"
 )
 
 // Actions lists every action.
-var Actions = []Action{ActionPrecheck, ActionTestConnection, ActionStart, ActionStop, ActionResume, ActionReset, ActionSkipPrecheck, ActionCreateCompare, ActionCancelCompare, ActionDelete, ActionSkipDDL, ActionUpdate}
+var Actions = []Action{ActionPrecheck, ActionTestConnection, ActionStart, ActionStop, ActionResume, ActionReset, ActionSkipPrecheck, ActionCreateCompare, ActionCancelCompare, ActionDelete, ActionSkipDDL, ActionUpdate, ActionAddObjects}
 
 // Event is something the system reports about a job: the outcome of work an
 // action started.
@@ -87,6 +90,7 @@ var actionTable = map[Action]rule{
 	ActionDelete:         {From: anyState},
 	ActionSkipDDL:        {From: []State{StatePaused}, To: StateRunning},
 	ActionUpdate:         {From: []State{StateCreated, StatePrecheckPassed, StatePrecheckFailed}, To: StateCreated},
+	ActionAddObjects:     {From: []State{StateRunning, StatePaused}},
 }
 
 // eventTable is the lifecycle for system events.

@@ -14,17 +14,17 @@ import (
 // change, or "-" for refused.
 func TestApplyEveryStateAction(t *testing.T) {
 	t.Parallel()
-	cols := []Action{ActionPrecheck, ActionTestConnection, ActionStart, ActionStop, ActionResume, ActionReset, ActionSkipPrecheck, ActionCreateCompare, ActionCancelCompare, ActionDelete, ActionSkipDDL, ActionUpdate}
-	// precheck test_conn start stop resume reset skip create_cmp cancel_cmp delete skip_ddl update
+	cols := []Action{ActionPrecheck, ActionTestConnection, ActionStart, ActionStop, ActionResume, ActionReset, ActionSkipPrecheck, ActionCreateCompare, ActionCancelCompare, ActionDelete, ActionSkipDDL, ActionUpdate, ActionAddObjects}
+	// precheck test_conn start stop resume reset skip create_cmp cancel_cmp delete skip_ddl update add_objects
 	matrix := map[State][]string{
-		StateCreated:        {"prechecking", "=", "prechecking", "-", "-", "created", "=", "=", "=", "=", "-", "created"},
-		StatePrechecking:    {"-", "=", "-", "-", "-", "-", "-", "-", "=", "=", "-", "-"},
-		StatePrecheckPassed: {"prechecking", "=", "prechecking", "-", "-", "created", "=", "=", "=", "=", "-", "created"},
-		StatePrecheckFailed: {"prechecking", "=", "-", "-", "-", "created", "=", "=", "=", "=", "-", "created"},
-		StateRunning:        {"-", "=", "-", "=", "-", "-", "-", "=", "=", "=", "-", "-"},
-		StatePaused:         {"-", "=", "-", "-", "running", "created", "-", "=", "=", "=", "running", "-"},
-		StateCompleted:      {"-", "=", "-", "-", "-", "created", "-", "=", "=", "=", "-", "-"},
-		StateFailed:         {"-", "=", "-", "-", "running", "created", "-", "=", "=", "=", "-", "-"},
+		StateCreated:        {"prechecking", "=", "prechecking", "-", "-", "created", "=", "=", "=", "=", "-", "created", "-"},
+		StatePrechecking:    {"-", "=", "-", "-", "-", "-", "-", "-", "=", "=", "-", "-", "-"},
+		StatePrecheckPassed: {"prechecking", "=", "prechecking", "-", "-", "created", "=", "=", "=", "=", "-", "created", "-"},
+		StatePrecheckFailed: {"prechecking", "=", "-", "-", "-", "created", "=", "=", "=", "=", "-", "created", "-"},
+		StateRunning:        {"-", "=", "-", "=", "-", "-", "-", "=", "=", "=", "-", "-", "="},
+		StatePaused:         {"-", "=", "-", "-", "running", "created", "-", "=", "=", "=", "running", "-", "="},
+		StateCompleted:      {"-", "=", "-", "-", "-", "created", "-", "=", "=", "=", "-", "-", "-"},
+		StateFailed:         {"-", "=", "-", "-", "running", "created", "-", "=", "=", "=", "-", "-", "-"},
 	}
 	require.Len(t, matrix, len(States))
 	require.ElementsMatch(t, cols, Actions)

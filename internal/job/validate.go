@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dtsorg/dts/internal/errs"
+	"github.com/dtsorg/dts/internal/schema"
 )
 
 // Limits on values in a job file.
@@ -261,12 +262,12 @@ func (v *validator) objects(s *Spec) {
 			v.add(p, "selects no tables: set all: true or list tables")
 		}
 		for _, t := range r.Tables {
-			v.table(joinPath(p+".tables", t.Key), t.Key, &t.Value)
+			v.table(s, joinPath(p+".tables", t.Key), t.Key, &t.Value)
 		}
 	}
 }
 
-func (v *validator) table(p, key string, t *TableRule) {
+func (v *validator) table(s *Spec, p, key string, t *TableRule) {
 	v.pattern(p, key)
 	if t.Name != "" {
 		v.identifier(p+".name", t.Name)
@@ -280,6 +281,9 @@ func (v *validator) table(p, key string, t *TableRule) {
 		case strings.ContainsRune(t.Filter, 0) || !utf8.ValidString(t.Filter):
 			v.add(p+".filter", "must be UTF-8 text without NUL")
 		}
+		// The grammar and the allow-list are checked by transform.ValidateSpec
+		// (internal/filter cannot be imported here: its tests use testenv,
+		// which imports this package).
 	}
 	targetNames := map[string]string{}
 	for _, c := range t.Columns {
@@ -315,6 +319,10 @@ func (v *validator) table(p, key string, t *TableRule) {
 			v.add(ap+".type", "required: a column type of the target, e.g. varchar(64)")
 		} else if len(a.Type) > 64 || !colTypeRE.MatchString(a.Type) {
 			v.add(ap+".type", "%q is not a column type such as varchar(64), bigint or timestamp", clip(a.Type))
+		} else if s.Target.Engine.IsMySQL() || s.Target.Engine == EnginePostgreSQL {
+			if _, err := schema.ParseUserType(s.Target.Engine.IsMySQL(), a.Type); err != nil {
+				v.add(ap+".type", "%v (a type of the target, %s)", err, s.Target.Engine)
+			}
 		}
 		if v.oneOf(ap+".from", a.From, FromConstant, FromDatabase, FromTable, FromCommitTime, FromOperation) {
 			if a.From == FromConstant && a.Value == "" {
@@ -486,3 +494,4 @@ func sameHost(a, b string) bool {
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
+

@@ -40,6 +40,7 @@ type env struct {
 	sink             lazy[connector.Sink]
 	selection        lazy[[]selected]
 	structure        lazy[[]*tableFacts]
+	rules            lazy[*ruleFacts]
 	srcVars, dstVars lazy[map[string]string]
 	srcGrants        lazy[*grants]
 	dstGrants        lazy[*grants]

@@ -94,12 +94,19 @@ func (e *env) mapped(ctx context.Context) ([]*tableFacts, error) {
 	if err != nil {
 		return nil, err
 	}
+	rf, _ := e.ruleFacts(ctx) // the runner's plans: excluded columns are not mapped
 	e.mapOnce.Do(func() {
 		targetOf := map[string]connector.TableRef{}
 		for _, t := range tables {
 			targetOf[t.sel.Source.String()] = t.sel.Target
 		}
 		for _, t := range tables {
+			if rf != nil {
+				if p, ok := rf.plans[t.src.QualifiedName()]; ok {
+					t.target, t.problems = p.Target, p.Problems
+					continue
+				}
+			}
 			t.target, t.problems = sink.MapTable(renamed(t.src, targetOf), string(e.spec.Source.Engine))
 		}
 	})
@@ -144,28 +151,118 @@ func checkSelection(ctx context.Context, e *env) Outcome {
 		with("tables", len(sel)).with("per_database", perDB)
 }
 
-// checkColumnRules: column renames, exclusions and added columns come with
-// the object-rules feature; until then they would be ignored silently.
-func checkColumnRules(_ context.Context, e *env) Outcome {
-	var paths []string
+// ruleFacts are the job's object rules compiled against the source's
+// tables, as the runner compiles them (transform.Compiler): the plans of
+// the tables that compile, by source table, and the problems by rule.
+type ruleFacts struct {
+	plans    map[string]*transform.Plan
+	problems transform.Problems
+}
+
+func (e *env) ruleFacts(ctx context.Context) (*ruleFacts, error) {
+	return e.rules.get(ctx, e, func(ctx context.Context) (*ruleFacts, error) {
+		tables, err := e.tables(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sel, err := e.selectedOK(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sink, err := e.openSink(ctx)
+		if err != nil {
+			return nil, err
+		}
+		srcs := make([]*schema.Table, len(tables))
+		for i, t := range tables {
+			srcs[i] = t.src
+		}
+		plans, problems := transform.NewCompiler(e.spec, sel, sink).Check(srcs)
+		rf := &ruleFacts{plans: map[string]*transform.Plan{}, problems: problems}
+		for _, p := range plans {
+			rf.plans[p.Source.QualifiedName()] = p
+		}
+		return rf, nil
+	})
+}
+
+// ruleOutcome reports a rule's problems, each with its job file field.
+func ruleOutcome(problems []errs.FieldError, none, ok string, fix string) Outcome {
+	if len(problems) == 0 {
+		if none != "" {
+			return passed("%s", none)
+		}
+		return passed("%s", ok)
+	}
+	var msgs []string
+	for _, p := range problems {
+		msgs = append(msgs, p.Error())
+	}
+	return failed("%s", strings.Join(msgs, "; ")).with("problems", msgs).fix("%s", fix)
+}
+
+// checkFilters: every row filter parses against its table's columns and
+// types, in the source's dialect (the job file's check covered grammar
+// and allow-list without the tables).
+func checkFilters(ctx context.Context, e *env) Outcome {
+	n := 0
 	for _, db := range e.spec.Objects {
 		for _, t := range db.Value.Tables {
-			p := fmt.Sprintf("objects.%s.tables.%s", db.Key, t.Key)
-			if len(t.Value.Columns) > 0 {
-				paths = append(paths, p+".columns")
-			}
-			if len(t.Value.AddColumns) > 0 {
-				paths = append(paths, p+".add_columns")
+			if t.Value.Filter != "" {
+				n++
 			}
 		}
 	}
-	if len(paths) == 0 {
+	if n == 0 {
+		return passed("no row filters")
+	}
+	rf, err := e.ruleFacts(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	return ruleOutcome(rf.problems.Filters, "", fmt.Sprintf("%d row filters apply to their tables' columns", n),
+		"correct the filter: it may use only the table's columns, literals of their types and the operators and functions the README lists")
+}
+
+// checkColumnRules: column renames and exclusions name columns of their
+// tables, leave the key alone and clash with no other name; added columns
+// have types that hold their values.
+func checkColumnRules(ctx context.Context, e *env) Outcome {
+	n := 0
+	for _, db := range e.spec.Objects {
+		for _, t := range db.Value.Tables {
+			n += len(t.Value.Columns) + len(t.Value.AddColumns)
+		}
+	}
+	if n == 0 {
 		return passed("no column rules")
 	}
-	return failed("column rules (rename, exclude, add_columns) are not supported by this version yet: "+
-		"every source column would be copied under its own name: %s", strings.Join(paths, ", ")).
-		with("rules", paths).
-		fix("remove the column rules; to leave a column out, exclude it from a view or copy on the source")
+	rf, err := e.ruleFacts(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	return ruleOutcome(rf.problems.Columns, "", fmt.Sprintf("%d column rules apply", n),
+		"correct the column rules at the fields named: a key column cannot be excluded, and no two columns may end up with one name")
+}
+
+// checkMerge: tables merged into one target table (shard merge) agree on
+// its structure after their rules.
+func checkMerge(ctx context.Context, e *env) Outcome {
+	rf, err := e.ruleFacts(ctx)
+	if err != nil {
+		return notChecked(err)
+	}
+	groups := map[string]bool{}
+	for _, p := range rf.plans {
+		if len(p.Merge) > 1 {
+			groups[p.Target.QualifiedName()] = true
+		}
+	}
+	if len(groups) == 0 && len(rf.problems.Merges) == 0 {
+		return passed("no shard merges")
+	}
+	return ruleOutcome(rf.problems.Merges, "", fmt.Sprintf("%d merged target tables: their sources agree on the structure", len(groups)),
+		"make the merged tables' structures agree on the source, or leave the differing columns out with column rules")
 }
 
 // limit caps a list for messages; details carry the whole list.

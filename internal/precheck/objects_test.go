@@ -66,29 +66,54 @@ func TestFilters(t *testing.T) {
 
 			setFilter("id > 100 AND country = 'DE'")
 			it = requireItem(t, items(t, s), "objects.filters", precheck.Passed)
-			require.Equal(t, "valid row filters on 1 table", it.Message)
+			require.Equal(t, "1 row filters apply to their tables' columns", it.Message)
 			s.Objects[0].Value.Tables = nil
 			requireItem(t, items(t, s), "objects.filters", precheck.Passed)
 		})
 	}
 }
 
-// TestColumnRules: column rules are not applied by this version: a job that
-// has them fails rather than copy what the user left out.
-func TestColumnRules(t *testing.T) {
+// TestRules: the object rules are compiled against the source's tables as
+// the runner compiles them; each failing rule names its job file field,
+// rules that apply pass, and tables merged into one target table must
+// agree on its structure.
+func TestRules(t *testing.T) {
 	t.Parallel()
 	src := newSide(t, testenv.MariaDB(t))
-	src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY, ssn TEXT)")
+	src.exec(t, "CREATE TABLE a (id INT PRIMARY KEY, ssn TEXT, g GEOMETRY)", "CREATE TABLE b (id INT PRIMARY KEY, v INT)", "CREATE TABLE c (id INT PRIMARY KEY, v TEXT)")
 	dst := newSide(t, testenv.Postgres(t))
 	s := spec(src, dst, job.TypeMigration)
 	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "a", Value: job.TableRule{
-		Columns: job.Map[job.ColumnRule]{{Key: "ssn", Value: job.ColumnRule{Exclude: true}}},
+		Filter:  "nope > 100",
+		Columns: job.Map[job.ColumnRule]{{Key: "id", Value: job.ColumnRule{Exclude: true}}},
 	}}}
-	it := requireItem(t, items(t, s), "objects.column_rules", precheck.Failed)
-	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.columns")
+	got := items(t, s)
+	it := requireItem(t, got, "objects.filters", precheck.Failed)
+	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.filter: column nope is not a column of")
+	it = requireItem(t, got, "objects.column_rules", precheck.Failed)
+	require.Contains(t, it.Message, "objects."+src.schema+".tables.a.columns.id: id is a column of the key")
 
-	s.Objects[0].Value.Tables = nil
-	requireItem(t, items(t, s), "objects.column_rules", precheck.Passed)
+	// Rules that apply pass; an excluded column's type no longer matters.
+	s.Objects[0].Value.Tables = job.Map[job.TableRule]{
+		{Key: "a", Value: job.TableRule{Filter: "id > 100", Columns: job.Map[job.ColumnRule]{{Key: "ssn", Value: job.ColumnRule{Exclude: true}}, {Key: "g", Value: job.ColumnRule{Exclude: true}}}}},
+		{Key: "b", Value: job.TableRule{Name: "bc"}},
+		{Key: "c", Value: job.TableRule{Name: "bc"}},
+	}
+	got = items(t, s)
+	requireItem(t, got, "objects.filters", precheck.Passed)
+	requireItem(t, got, "objects.column_rules", precheck.Passed)
+	requireItem(t, got, "objects.types", precheck.Passed)
+	// b and c are merged into bc, but v is an integer in one and text in the other.
+	it = requireItem(t, got, "objects.merge", precheck.Failed)
+	require.Contains(t, it.Message, "are merged into "+dst.schema+".bc but their structures differ: column v is")
+
+	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "b", Value: job.TableRule{Name: "bc"}}, {Key: "c", Value: job.TableRule{Name: "bc", Columns: job.Map[job.ColumnRule]{{Key: "v", Value: job.ColumnRule{Name: "w"}}}}}}
+	src.exec(t, "ALTER TABLE c MODIFY v INT")
+	it = requireItem(t, items(t, s), "objects.merge", precheck.Failed)
+	require.Contains(t, it.Message, "column 2 is v in one and w in the other")
+	s.Objects[0].Value.Tables[1].Value.Columns = nil
+	it = requireItem(t, items(t, s), "objects.merge", precheck.Passed)
+	require.Contains(t, it.Message, "1 merged target tables")
 }
 
 // TestPrimaryKeys: a keyless table warns in a migration; in a sync from

@@ -52,6 +52,7 @@ var registry = []Check{
 	{ID: "objects.selection", Title: "Selected objects exist and the selection is not empty", applies: always, Run: checkSelection},
 	{ID: "objects.filters", Title: "Row filters can be applied", applies: always, Run: checkFilters},
 	{ID: "objects.column_rules", Title: "Column rules can be applied", applies: always, Run: checkColumnRules},
+	{ID: "objects.merge", Title: "Tables merged into one target table agree on its structure", applies: movesData, Run: checkMerge},
 
 	{ID: "source.privileges.select", Title: "Source user may read the selected tables", applies: always, Run: checkSourceSelect},
 	{ID: "source.privileges.snapshot", Title: "Source user may take a consistent snapshot", applies: mysqlSource(fullLoad), Run: checkSnapshotPrivileges},

@@ -12,6 +12,7 @@ import (
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/phase/fullload"
+	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/transform"
 )
 
@@ -57,7 +58,7 @@ const (
 // the retry exactly-once, as for a restarted job. Any other error stops the
 // job.
 func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
-	lj connector.LogJob, tables []*fullload.Table, progress *Progress, ro RunOptions, log *slog.Logger) error {
+	lj connector.LogJob, tables []*fullload.Table, comp *transform.Compiler, progress *Progress, ro RunOptions, log *slog.Logger) error {
 	var classifiers []connector.TransientClassifier
 	for _, c := range []any{sink, src} {
 		if tc, ok := c.(connector.TransientClassifier); ok {
@@ -67,7 +68,7 @@ func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src c
 	delay := retryFirst
 	for attempt := 1; ; attempt++ {
 		before := progress.Apply.Snapshot().Position
-		err := r.followOnce(ctx, jobID, spec, src, sink, lj, tables, progress, ro, log)
+		err := r.followOnce(ctx, jobID, spec, src, sink, lj, tables, comp, progress, ro, log)
 		if err == nil || ctx.Err() != nil || !connector.IsTransient(err, classifiers...) {
 			return err
 		}
@@ -91,18 +92,32 @@ func (r *Runner) follow(ctx context.Context, jobID string, spec *job.Spec, src c
 // followOnce is one attempt of follow: a coordinator and a stream from the
 // target's checkpoints, until an error or ctx ends.
 func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, src connector.LogSource, sink connector.ApplySink,
-	lj connector.LogJob, tables []*fullload.Table, progress *Progress, ro RunOptions, log *slog.Logger) error {
+	lj connector.LogJob, tables []*fullload.Table, comp *transform.Compiler, progress *Progress, ro RunOptions, log *slog.Logger) error {
 	start, safeUntil, err := r.startPosition(ctx, jobID, spec, src, sink, lj, tables)
 	if err != nil {
 		return err
+	}
+	st, err := sink.LoadState(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("read the job's progress on the target: %w", err)
 	}
 	coord, err := apply.New(ctx, apply.Options{
 		JobID: jobID, Sink: sink, Workers: spec.Parallelism.Max, Start: start, SafeUntil: safeUntil,
 		SourceEngine: string(spec.Source.Engine), CarryDDL: spec.CarriesDDL, BatchRows: spec.Target.Options.BatchRows,
 		SkipDDL: ro.SkipDDL,
-		Plan: apply.SinkPlanner(sink, string(spec.Source.Engine), func(ref connector.TableRef) (connector.TableRef, bool) {
-			return transform.Target(spec, ref)
-		}),
+		Plan: func(src *schema.Table) (*apply.TablePlan, error) {
+			p, err := comp.Compile(src)
+			if err != nil || p == nil {
+				return nil, err
+			}
+			for _, pr := range p.Problems {
+				if pr.Fatal {
+					return nil, errs.New(CodeUnsupportedType, "table %s column %s (%s): %s", src, pr.Column, pr.Type, pr.Reason).
+						WithFix("leave the table or column out of the job, or change its type on the source")
+				}
+			}
+			return &apply.TablePlan{Target: p.Target, Rules: p, Window: tableWindow(spec, st, p)}, nil
+		},
 		Logger: log, Stats: progress.Apply,
 	})
 	if err != nil {
@@ -127,6 +142,13 @@ func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, s
 		if err := sink.SaveSchemas(ctx, jobID, from, structures); err != nil {
 			return fmt.Errorf("record the schema history: %w", err)
 		}
+	} else if added := newTables(structures, tables); len(added) > 0 {
+		// Tables added to a running job: their changes before their own
+		// snapshot are skipped, the ones after decode with this structure.
+		if err := sink.SaveSchemas(ctx, jobID, from, added); err != nil {
+			return fmt.Errorf("record the schema history: %w", err)
+		}
+		structures = append(structures, added...)
 	}
 	stream, err := src.Follow(ctx, lj, from, structures)
 	if err != nil {
@@ -181,4 +203,59 @@ func (r *Runner) startPosition(ctx context.Context, jobID string, spec *job.Spec
 		return start, safeUntil, fmt.Errorf("record the start position: %w", err)
 	}
 	return start, change.Position{}, nil
+}
+
+// tableWindow is how a table's changes meet its copied rows, from the
+// full-load runs its rows come from (TableState.FirstRun, LastRun); nil
+// (the job's replay window) when they were not recorded.
+//
+// MySQL snapshots are exact (the binlog position is read under the
+// snapshot's lock): changes up to the first run's position are in every
+// row and skipped, changes up to the last run's position are applied
+// idempotently, the rest strictly. A table added to a running job is
+// copied from a new snapshot: its older changes are skipped.
+//
+// PostgreSQL: only the first run's snapshot is exact (exported by the
+// replication slot's creation); a later run's position is the WAL position
+// read beside its snapshot, and a transaction committing at that instant
+// can be before it yet invisible to the snapshot. So nothing is skipped:
+// the table's changes are applied idempotently from the job's start up to
+// its last run's position. Merged tables are applied strictly instead: an
+// idempotent replay could overwrite the row of another source table with
+// the same key (a merged table whose copy was interrupted may then stop
+// with Apply.Divergence on a change its copy already holds; reset it).
+func tableWindow(spec *job.Spec, st *connector.LoadState, p *transform.Plan) *apply.Window {
+	ts := st.Tables[p.Source.QualifiedName()]
+	if ts == nil || ts.FirstRun < 1 || ts.LastRun < ts.FirstRun || ts.LastRun > len(st.Runs) {
+		return nil
+	}
+	first, last := st.Runs[ts.FirstRun-1], st.Runs[ts.LastRun-1]
+	w := &apply.Window{}
+	merged := len(p.Merge) > 1
+	switch {
+	case spec.Source.Engine.IsMySQL():
+		w.From = first
+		if ts.LastRun > ts.FirstRun && !merged {
+			w.SafeUntil = last
+		}
+	case ts.LastRun > 1 && !merged:
+		w.SafeUntil = last
+	}
+	return w
+}
+
+// newTables returns the structures of tables the schema history does not
+// know yet.
+func newTables(known []*schema.Table, tables []*fullload.Table) []*schema.Table {
+	have := map[string]bool{}
+	for _, t := range known {
+		have[t.QualifiedName()] = true
+	}
+	var out []*schema.Table
+	for _, t := range tables {
+		if !have[t.Source.QualifiedName()] {
+			out = append(out, t.Source)
+		}
+	}
+	return out
 }

@@ -62,6 +62,7 @@ func NewManager(svc *control.Service, engines Engines, log *slog.Logger) *Manage
 	svc.Handle(job.ActionReset, control.Handler{Async: true, Run: m.reset})
 	svc.Handle(job.ActionDelete, control.Handler{Run: m.delete})
 	svc.Handle(job.ActionSkipDDL, control.Handler{Async: true, Check: checkSkipDDL, Run: m.skipDDL})
+	svc.Handle(job.ActionAddObjects, control.Handler{Run: m.addObjects})
 	m.compares = compare.NewService(svc, engines, log)
 	m.compares.Follow, m.compares.Reported = m.follower, m.reported
 	return m
@@ -260,6 +261,8 @@ func (m *Manager) finished(jobID string, err, cause error, alerts *alert.Job) {
 		_, terr = m.svc.Transition(ctx, jobID, job.EventPaused, "stopped by user; progress is checkpointed on the target", nil)
 	case errors.Is(cause, context.Canceled):
 		return // the server is stopping: the job stays running and resumes with the next server
+	case errors.Is(cause, errRestart):
+		return // add_objects runs it again
 	case errs.CodeOf(err) == connector.CodeUnsupportedDDL:
 		_, terr = m.pauseAtDDL(ctx, jobID, err)
 	default:

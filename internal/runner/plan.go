@@ -9,7 +9,6 @@ import (
 	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/job"
 	"github.com/dtsorg/dts/internal/phase/fullload"
-	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/transform"
 )
 
@@ -17,17 +16,18 @@ import (
 // because the target cannot hold some source values exactly.
 const CodeUnsupportedType = "OperationDenied.UnsupportedType"
 
-// planTables selects the job's tables, reads their structure and maps them
-// onto the target. Values the target cannot hold stop the job here, before
-// any row moves.
-func planTables(ctx context.Context, spec *job.Spec, src connector.Source, sink connector.Sink, progress *Progress) ([]*fullload.Table, error) {
+// planTables selects the job's tables, reads their structure and compiles
+// their plans (transform: renames, column rules, filters, added columns,
+// merges), the one plan every phase uses. A rule the job cannot apply and
+// values the target cannot hold stop the job here, before any row moves.
+func planTables(ctx context.Context, spec *job.Spec, src connector.Source, sink connector.Sink, progress *Progress) ([]*fullload.Table, *transform.Compiler, error) {
 	refs, err := src.ListTables(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list source tables: %w", err)
+		return nil, nil, fmt.Errorf("list source tables: %w", err)
 	}
 	selected, err := transform.Select(spec, refs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sources := make([]connector.TableRef, len(selected))
 	for i, s := range selected {
@@ -35,52 +35,34 @@ func planTables(ctx context.Context, spec *job.Spec, src connector.Source, sink 
 	}
 	read, err := src.ReadTables(ctx, sources)
 	if err != nil {
-		return nil, fmt.Errorf("read source tables: %w", err)
+		return nil, nil, fmt.Errorf("read source tables: %w", err)
 	}
-	targetOf := map[string]connector.TableRef{}
-	for _, s := range selected {
-		targetOf[s.Source.String()] = s.Target
+	comp := transform.NewCompiler(spec, selected, sink)
+	plans, err := comp.CompileAll(read)
+	if err != nil {
+		return nil, nil, err
 	}
 	var fatal []string
 	var tables []*fullload.Table
-	for _, st := range read {
-		named := renamed(st, targetOf, progress)
-		target, problems := sink.MapTable(named, string(spec.Source.Engine))
-		for _, p := range problems {
-			msg := fmt.Sprintf("%s.%s (%s): %s", st.QualifiedName(), p.Column, p.Type, p.Reason)
-			if p.Fatal {
+	for _, p := range plans {
+		for _, w := range p.Warnings {
+			progress.warn(w)
+		}
+		for _, pr := range p.Problems {
+			msg := fmt.Sprintf("%s.%s (%s): %s", p.Source.QualifiedName(), pr.Column, pr.Type, pr.Reason)
+			if pr.Fatal {
 				fatal = append(fatal, msg)
 			} else {
 				progress.warn(msg)
 			}
 		}
-		tables = append(tables, &fullload.Table{Source: st, Target: target, SourceColumns: st.Names(), TargetColumns: target.Names()})
+		tables = append(tables, &fullload.Table{Source: p.Source, Target: p.Target, SourceColumns: p.SourceColumns, TargetColumns: p.TargetColumns, Plan: p})
 	}
 	if len(fatal) > 0 {
-		return nil, errs.New(CodeUnsupportedType, "the target cannot hold these source values exactly; nothing was copied:\n  %s", strings.Join(fatal, "\n  ")).
+		return nil, nil, errs.New(CodeUnsupportedType, "the target cannot hold these source values exactly; nothing was copied:\n  %s", strings.Join(fatal, "\n  ")).
 			WithFix("leave these tables or columns out of the job, or change their types on the source")
 	}
-	return tables, nil
-}
-
-// renamed returns a copy of a source table under its target names, foreign
-// keys pointing at the target names of the tables they reference. Keys to
-// tables the job does not move are left out, with a warning.
-func renamed(st *schema.Table, targetOf map[string]connector.TableRef, progress *Progress) *schema.Table {
-	t := *st
-	to := targetOf[st.QualifiedName()]
-	t.Schema, t.Name = to.Schema, to.Name
-	t.ForeignKeys = nil
-	for _, fk := range st.ForeignKeys {
-		ref, ok := targetOf[fk.RefSchema+"."+fk.RefTable]
-		if !ok {
-			progress.warn(fmt.Sprintf("%s: foreign key %s references %s.%s, which the job does not move; the key is not created", st.QualifiedName(), fk.Name, fk.RefSchema, fk.RefTable))
-			continue
-		}
-		fk.RefSchema, fk.RefTable = ref.Schema, ref.Name
-		t.ForeignKeys = append(t.ForeignKeys, fk)
-	}
-	return &t
+	return tables, comp, nil
 }
 
 // createTables creates the target tables the job has not created yet.
@@ -95,34 +77,69 @@ func createTables(ctx context.Context, jobID string, spec *job.Spec, sink connec
 	if policy == "" {
 		policy = job.ExistingFail
 	}
-	for _, t := range tables {
-		if t.State.Created {
-			continue
+	for _, group := range byTarget(tables) {
+		t := group[0]
+		created := false
+		for _, m := range group {
+			created = created || m.State.Created
 		}
-		tablePolicy := policy
-		if t.State.Creating {
-			tablePolicy = job.ExistingRecreate
-		} else {
-			exists, _, err := sink.TableInfo(ctx, t.Target.Schema, t.Target.Name)
-			if err != nil {
-				return fmt.Errorf("look up %s on the target: %w", t.Target, err)
-			}
-			if !exists {
-				t.State.Creating = true
-				if err := sink.SaveTableState(ctx, jobID, t.State); err != nil {
-					return fmt.Errorf("record %s creating: %w", t.Target, err)
+		if !created {
+			tablePolicy := policy
+			if t.State.Creating {
+				tablePolicy = job.ExistingRecreate
+			} else {
+				exists, _, err := sink.TableInfo(ctx, t.Target.Schema, t.Target.Name)
+				if err != nil {
+					return fmt.Errorf("look up %s on the target: %w", t.Target, err)
+				}
+				if !exists {
+					t.State.Creating = true
+					if err := sink.SaveTableState(ctx, jobID, t.State); err != nil {
+						return fmt.Errorf("record %s creating: %w", t.Target, err)
+					}
 				}
 			}
+			if err := sink.PrepareTable(ctx, t.Target, tablePolicy); err != nil {
+				return fmt.Errorf("create %s: %w", t.Target, err)
+			}
 		}
-		if err := sink.PrepareTable(ctx, t.Target, tablePolicy); err != nil {
-			return fmt.Errorf("create %s: %w", t.Target, err)
+		// The members of a merge share the table the first one created.
+		for _, m := range group {
+			if m.State.Created {
+				continue
+			}
+			m.State.Created = true
+			if err := sink.SaveTableState(ctx, jobID, m.State); err != nil {
+				return fmt.Errorf("record %s created: %w", m.Target, err)
+			}
 		}
-		t.State.Created = true
-		if err := sink.SaveTableState(ctx, jobID, t.State); err != nil {
-			return fmt.Errorf("record %s created: %w", t.Target, err)
+		if len(group) > 1 {
+			// A merged table needs its keys before the data: a key two
+			// sources hold must be refused, not copied twice (PostgreSQL
+			// targets otherwise add the primary key after the load).
+			// FinishTable is idempotent; the load runs it again at the end.
+			if err := sink.FinishTable(ctx, t.Target); err != nil {
+				return fmt.Errorf("create the keys of merged table %s: %w", t.Target, err)
+			}
 		}
 	}
 	return nil
+}
+
+// byTarget groups tables by target table, in the tables' order.
+func byTarget(tables []*fullload.Table) [][]*fullload.Table {
+	var out [][]*fullload.Table
+	at := map[string]int{}
+	for _, t := range tables {
+		k := t.Target.QualifiedName()
+		if i, ok := at[k]; ok {
+			out[i] = append(out[i], t)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, []*fullload.Table{t})
+	}
+	return out
 }
 
 // finishStructure adds indexes and foreign keys when no full load does it.

@@ -152,7 +152,7 @@ func (r *Runner) RunWith(ctx context.Context, jobID string, spec *job.Spec, prog
 	}
 	defer sink.Close()
 
-	tables, err := planTables(ctx, spec, src, sink, progress)
+	tables, comp, err := planTables(ctx, spec, src, sink, progress)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (r *Runner) RunWith(ctx context.Context, jobID string, spec *job.Spec, prog
 		}
 	}
 	if phases.Incremental {
-		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, progress, ro, log)
+		return r.follow(ctx, jobID, spec, logSrc, applySnk, lj, tables, comp, progress, ro, log)
 	}
 	progress.set(PhaseDone)
 	return nil

@@ -29,42 +29,32 @@ type Selected struct {
 	TableKey  string
 	// Rule is the table's rule (zero when none was given).
 	Rule job.TableRule
+	// named says the user gave the target a name (the database's or the
+	// table's): several sources landing on it is a declared shard merge.
+	named bool
 }
 
 // Select resolves the job's objects against the source's tables. A database
 // entry is matched by its exact key first, then by the first glob in file
 // order; the same for tables inside it. Explicit (non-glob) table keys that
-// match no source table are errors, as are two tables landing on one target
-// name. A target name given explicitly is used as is; rename_rule's prefix
-// and suffix apply to the names that were not given.
+// match no source table are errors. A target name given explicitly is used
+// as is; rename_rule's prefix and suffix apply to the names that were not
+// given. Several tables may land on one target table only when each of them
+// got there by a name the user gave (a shard merge, declared by giving them
+// the same name); otherwise that is an error.
 func Select(spec *job.Spec, tables []connector.TableRef) ([]Selected, error) {
 	var out []Selected
 	var problems []errs.FieldError
 	found := map[string]bool{} // "objectKey\x00tableKey" that matched something
 	for _, ref := range tables {
-		if ref.Schema == MetaSchema {
-			continue
-		}
-		dbKey, db, ok := lookup(spec.Objects, ref.Schema)
+		s, ok := selectOne(spec, ref)
 		if !ok {
 			continue
 		}
-		tableKey, rule, hasRule := lookup(db.Tables, ref.Name)
-		if !hasRule && !db.All {
-			continue
+		if s.TableKey != "" {
+			found[s.ObjectKey+"\x00"+s.TableKey] = true
 		}
-		if hasRule {
-			found[dbKey+"\x00"+tableKey] = true
-		} else {
-			tableKey = ""
-		}
-		out = append(out, Selected{
-			Source:    ref,
-			Target:    connector.TableRef{Schema: targetName(spec, db.Name, ref.Schema), Name: targetName(spec, rule.Name, ref.Name)},
-			ObjectKey: dbKey,
-			TableKey:  tableKey,
-			Rule:      rule,
-		})
+		out = append(out, s)
 	}
 	for _, db := range spec.Objects {
 		for _, t := range db.Value.Tables {
@@ -113,20 +103,33 @@ func targetName(spec *job.Spec, given, source string) string {
 
 func isGlob(key string) bool { return strings.ContainsAny(key, "*?[") }
 
-// clashes reports source tables that would land on the same target table.
-// (Shard merge, which allows it on purpose, builds on this later.)
+// clashes reports source tables that would land on the same target table
+// without a declared merge: one of them keeps its own (or rule-made) name.
 func clashes(sel []Selected) []errs.FieldError {
-	byTarget := map[string][]string{}
+	byTarget := map[string][]Selected{}
 	for _, s := range sel {
 		k := s.Target.String()
-		byTarget[k] = append(byTarget[k], s.Source.String())
+		byTarget[k] = append(byTarget[k], s)
 	}
 	var out []errs.FieldError
-	for target, sources := range byTarget {
-		if len(sources) > 1 {
-			sort.Strings(sources)
-			out = append(out, errs.FieldError{Path: "objects", Message: fmt.Sprintf("%s all map onto the target table %s; give them distinct names", strings.Join(sources, ", "), target)})
+	for target, group := range byTarget {
+		if len(group) < 2 {
+			continue
 		}
+		var sources, unnamed []string
+		for _, s := range group {
+			sources = append(sources, s.Source.String())
+			if !s.named {
+				unnamed = append(unnamed, s.Source.String())
+			}
+		}
+		if len(unnamed) == 0 {
+			continue
+		}
+		sort.Strings(sources)
+		sort.Strings(unnamed)
+		out = append(out, errs.FieldError{Path: "objects", Message: fmt.Sprintf("%s all map onto the target table %s, but %s keeps its own name: "+
+			"give them distinct names, or merge them on purpose by naming the target of each (name:)", strings.Join(sources, ", "), target, strings.Join(unnamed, ", "))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Message < out[j].Message })
 	return out
@@ -136,16 +139,32 @@ func clashes(sel []Selected) []errs.FieldError {
 // for tables that appear while a job follows its source (CREATE TABLE in a
 // database selected with all: true). False when the job does not move it.
 func Target(spec *job.Spec, ref connector.TableRef) (connector.TableRef, bool) {
+	s, ok := selectOne(spec, ref)
+	return s.Target, ok
+}
+
+// selectOne resolves one source table against the job's objects.
+func selectOne(spec *job.Spec, ref connector.TableRef) (Selected, bool) {
 	if ref.Schema == MetaSchema {
-		return connector.TableRef{}, false
+		return Selected{}, false
 	}
-	_, db, ok := lookup(spec.Objects, ref.Schema)
+	dbKey, db, ok := lookup(spec.Objects, ref.Schema)
 	if !ok {
-		return connector.TableRef{}, false
+		return Selected{}, false
 	}
-	_, rule, hasRule := lookup(db.Tables, ref.Name)
+	tableKey, rule, hasRule := lookup(db.Tables, ref.Name)
 	if !hasRule && !db.All {
-		return connector.TableRef{}, false
+		return Selected{}, false
 	}
-	return connector.TableRef{Schema: targetName(spec, db.Name, ref.Schema), Name: targetName(spec, rule.Name, ref.Name)}, true
+	if !hasRule {
+		tableKey = ""
+	}
+	return Selected{
+		Source:    ref,
+		Target:    connector.TableRef{Schema: targetName(spec, db.Name, ref.Schema), Name: targetName(spec, rule.Name, ref.Name)},
+		ObjectKey: dbKey,
+		TableKey:  tableKey,
+		Rule:      rule,
+		named:     db.Name != "" || rule.Name != "",
+	}, true
 }

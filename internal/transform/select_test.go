@@ -45,18 +45,36 @@ func TestSelectResolvesExactKeysGlobsAndRenames(t *testing.T) {
 func TestSelectReportsMissingTablesClashesAndEmptySelections(t *testing.T) {
 	t.Parallel()
 	spec := &job.Spec{Objects: job.Objects{
-		{Key: "a", Value: job.DatabaseRule{Name: "t", All: true}},
-		{Key: "b", Value: job.DatabaseRule{Name: "t", Tables: job.Map[job.TableRule]{{Key: "x"}, {Key: "ghost"}}}},
+		{Key: "a", Value: job.DatabaseRule{All: true}},
+		{Key: "b", Value: job.DatabaseRule{Name: "a", Tables: job.Map[job.TableRule]{{Key: "x"}, {Key: "ghost"}}}},
 	}}
 	_, err := Select(spec, refs("a", "x", "b", "x"))
 	require.Equal(t, errs.InvalidParameter, errs.CodeOf(err))
 	e, _ := errs.As(err)
 	require.Len(t, e.Fields, 2)
 	require.Equal(t, "objects.b.tables.ghost: the source has no table b.ghost", e.Fields[0].Error())
-	require.Contains(t, e.Fields[1].Message, "a.x, b.x all map onto the target table t.x")
+	require.Contains(t, e.Fields[1].Message, "a.x, b.x all map onto the target table a.x, but a.x keeps its own name")
 
 	_, err = Select(&job.Spec{Objects: job.Objects{{Key: "nope*", Value: job.DatabaseRule{All: true}}}}, refs("a", "x"))
 	require.ErrorContains(t, err, "selects no table of the source")
+}
+
+// Tables that each get the same target name by the user's naming are a
+// declared shard merge, whether one glob or several entries name them.
+func TestSelectAllowsDeclaredMerges(t *testing.T) {
+	t.Parallel()
+	spec := &job.Spec{Objects: job.Objects{
+		{Key: "shard_*", Value: job.DatabaseRule{Name: "all", All: true}},
+		{Key: "x", Value: job.DatabaseRule{Tables: job.Map[job.TableRule]{{Key: "t", Value: job.TableRule{Name: "merged"}}}}},
+		{Key: "y", Value: job.DatabaseRule{Name: "x", Tables: job.Map[job.TableRule]{{Key: "u", Value: job.TableRule{Name: "merged"}}}}},
+	}}
+	got, err := Select(spec, refs("shard_1", "t", "shard_2", "t", "x", "t", "y", "u"))
+	require.NoError(t, err)
+	var pairs []string
+	for _, s := range got {
+		pairs = append(pairs, s.Source.String()+" -> "+s.Target.String())
+	}
+	require.Equal(t, []string{"shard_1.t -> all.t", "shard_2.t -> all.t", "x.t -> x.merged", "y.u -> x.merged"}, pairs)
 }
 
 func TestTargetMatchesSelect(t *testing.T) {

@@ -83,7 +83,7 @@ func TestChunks(t *testing.T) {
 			}
 			require.Equal(t, rowStrings(all), rowStrings(chunked))
 
-			splits, err := r.SplitKeys(e.ctx, table, key, 4)
+			splits, err := r.SplitKeys(e.ctx, table, nil, key, 4)
 			require.NoError(t, err)
 			require.Len(t, splits, 3)
 			var ranged []value.Row
@@ -130,10 +130,10 @@ func TestSplitSmallTable(t *testing.T) {
 	src := e.source()
 	snap := e.snapshot(src, 1)
 	table := e.table(src, e.src, "s")
-	splits, err := snap.Readers()[0].SplitKeys(e.ctx, table, []string{"id"}, 8)
+	splits, err := snap.Readers()[0].SplitKeys(e.ctx, table, nil, []string{"id"}, 8)
 	require.NoError(t, err)
 	require.Empty(t, splits)
-	est, err := snap.Readers()[0].EstimateRows(e.ctx, table)
+	est, err := snap.Readers()[0].EstimateRows(e.ctx, table, nil)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, est, int64(0))
 }

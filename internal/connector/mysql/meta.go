@@ -40,6 +40,11 @@ var metaDDL = []string{
 		"`rows` BIGINT NOT NULL DEFAULT 0, `done` TINYINT(1) NOT NULL DEFAULT 0, " +
 		"PRIMARY KEY (`job_id`, `source_table`, `no`)" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	// The full-load runs each table's rows come from (TableState.FirstRun, LastRun).
+	"CREATE TABLE IF NOT EXISTS `dts_meta`.`table_runs` (" +
+		"`job_id` VARCHAR(128) NOT NULL, `source_table` VARCHAR(255) NOT NULL, `first_run` INT NOT NULL, `last_run` INT NOT NULL, " +
+		"PRIMARY KEY (`job_id`, `source_table`)" +
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 	// Incremental sync (apply_meta.go): a checkpoint per apply worker, and
 	// the source tables' structures by position.
 	"CREATE TABLE IF NOT EXISTS `dts_meta`.`checkpoints` (" +
@@ -161,6 +166,24 @@ func (s *Sink) LoadState(ctx context.Context, jobID string) (*connector.LoadStat
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	rows, err = s.db.QueryContext(ctx, "SELECT `source_table`, `first_run`, `last_run` FROM `dts_meta`.`table_runs` WHERE `job_id` = ?", jobID)
+	if err != nil {
+		return nil, fmt.Errorf("read dts_meta.table_runs: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		var first, last int
+		if err := rows.Scan(&name, &first, &last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ts := table(name)
+		ts.FirstRun, ts.LastRun = first, last
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	rows, err = s.db.QueryContext(ctx, "SELECT `source_table`, `no`, `after_key`, `upto_key`, `last_key`, `rows`, `done` "+
 		"FROM `dts_meta`.`partitions` WHERE `job_id` = ? ORDER BY `source_table`, `no`", jobID)
 	if err != nil {
@@ -201,6 +224,13 @@ func (s *Sink) SaveTableState(ctx context.Context, jobID string, st *connector.T
 		if err != nil {
 			return fmt.Errorf("record %s in dts_meta.tables: %w", st.Table, err)
 		}
+		if st.FirstRun > 0 {
+			_, err := tx.ExecContext(ctx, "INSERT INTO `dts_meta`.`table_runs` (`job_id`, `source_table`, `first_run`, `last_run`) VALUES (?, ?, ?, ?) "+
+				"ON DUPLICATE KEY UPDATE `first_run` = VALUES(`first_run`), `last_run` = VALUES(`last_run`)", jobID, st.Table, st.FirstRun, st.LastRun)
+			if err != nil {
+				return fmt.Errorf("record %s in dts_meta.table_runs: %w", st.Table, err)
+			}
+		}
 		for _, p := range st.Partitions {
 			_, err := tx.ExecContext(ctx, "INSERT INTO `dts_meta`.`partitions` (`job_id`, `source_table`, `no`, `after_key`, `upto_key`, `last_key`, `rows`, `done`) "+
 				"VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `after_key` = VALUES(`after_key`), `upto_key` = VALUES(`upto_key`), "+
@@ -240,7 +270,7 @@ func (s *Sink) Forget(ctx context.Context, jobID string) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"partitions", "tables", "runs", "checkpoints", "schema_history", "jobs"} {
+		for _, table := range []string{"partitions", "table_runs", "tables", "runs", "checkpoints", "schema_history", "jobs"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM `dts_meta`."+quoteIdent(table)+" WHERE `job_id` = ?", jobID); err != nil {
 				return fmt.Errorf("remove the job from dts_meta.%s: %w", table, err)
 			}

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/filter"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -58,8 +60,13 @@ func (r *Reader) close() {
 	r.conn.Close()
 }
 
-// EstimateRows returns information_schema.TABLES.TABLE_ROWS (InnoDB's estimate).
-func (r *Reader) EstimateRows(ctx context.Context, t *schema.Table) (int64, error) {
+// EstimateRows returns information_schema.TABLES.TABLE_ROWS (InnoDB's
+// estimate); with a filter, the optimizer's estimate of the rows it selects
+// (EXPLAIN's rows and filtered), which reads no rows either.
+func (r *Reader) EstimateRows(ctx context.Context, t *schema.Table, where *filter.Filter) (int64, error) {
+	if where != nil {
+		return r.explainRows(ctx, t, where)
+	}
 	var n sql.NullInt64
 	err := r.conn.QueryRowContext(ctx, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
 		t.Schema, t.Name).Scan(&n)
@@ -72,11 +79,50 @@ func (r *Reader) EstimateRows(ctx context.Context, t *schema.Table) (int64, erro
 	return n.Int64, nil
 }
 
+// explainRows is the optimizer's estimate of the rows a filter selects.
+// MySQL and MariaDB name EXPLAIN's columns alike but not always the same
+// set (filtered is MySQL's, and MariaDB's with EXTENDED): read by name.
+func (r *Reader) explainRows(ctx context.Context, t *schema.Table, where *filter.Filter) (int64, error) {
+	rows, err := r.conn.QueryContext(ctx, "EXPLAIN SELECT 1 FROM "+quoteTable(t.Schema, t.Name)+" WHERE "+where.SQL(filter.MySQL))
+	if err != nil {
+		return 0, fmt.Errorf("estimate rows of %s: %w", t, err)
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	vals := make([]sql.NullString, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var est float64
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, err
+		}
+		n, share := 0.0, 100.0
+		for i, name := range names {
+			switch strings.ToLower(name) {
+			case "rows":
+				n, _ = strconv.ParseFloat(vals[i].String, 64)
+			case "filtered":
+				if f, err := strconv.ParseFloat(vals[i].String, 64); err == nil {
+					share = f
+				}
+			}
+		}
+		est = max(est, n*share/100)
+	}
+	return int64(est), rows.Err()
+}
+
 // SplitKeys walks the key's index in steps of estimated rows / n: the row
 // at each step is a split point. Arithmetic between MIN and MAX would give
 // uneven ranges on skewed keys; the walk reads the index once.
-func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, key []string, n int) ([]value.Row, error) {
-	est, err := r.EstimateRows(ctx, t)
+func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, where *filter.Filter, key []string, n int) ([]value.Row, error) {
+	est, err := r.EstimateRows(ctx, t, where)
 	if err != nil || n < 2 {
 		return nil, err
 	}
@@ -88,7 +134,7 @@ func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, key []string, n
 	var after value.Row
 	for len(splits) < n-1 {
 		var found value.Row
-		req := connector.ReadRequest{Table: t, Columns: key, Key: key, After: after, Limit: 1}
+		req := connector.ReadRequest{Table: t, Columns: key, Key: key, After: after, Limit: 1, Filter: where}
 		err := r.read(ctx, req, step-1, func(row value.Row) error {
 			found = row.Clone()
 			return nil
@@ -185,12 +231,16 @@ func selectSQL(req connector.ReadRequest, offset int64) (string, []any, error) {
 	b.WriteString(" FROM ")
 	b.WriteString(quoteTable(t.Schema, t.Name))
 	var args []any
+	where := " WHERE "
+	if req.Filter != nil {
+		b.WriteString(where + req.Filter.SQL(filter.MySQL))
+		where = " AND "
+	}
 	if len(req.Key) > 0 {
 		cols, err := keyColumns(t, req.Key)
 		if err != nil {
 			return "", nil, err
 		}
-		where := " WHERE "
 		for _, bound := range []struct {
 			vals  value.Row
 			after bool

@@ -26,7 +26,7 @@ func TestSnapshotConsistency(t *testing.T) {
 	for _, r := range snap.Readers() {
 		require.Equal(t, before, rowStrings(e.readAll(r, table)))
 	}
-	n, err := snap.Readers()[2].EstimateRows(e.ctx, table)
+	n, err := snap.Readers()[2].EstimateRows(e.ctx, table, nil)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, int64(0))
 

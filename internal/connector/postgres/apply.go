@@ -199,7 +199,7 @@ func qualified(schemaName, table string) string {
 // divergence is the coded error of a row the target does not hold as the
 // change stream expects.
 func divergence(table, what string, args ...any) error {
-	return errs.New(connector.CodeDivergence, "table %s on the target: %s", table, fmt.Sprintf(what, args...)).
+	return errs.New(connector.CodeDivergence, "table %s on the target: %s", table, fmt.Sprintf(what, args...)).WithDetail("table", table).
 		WithFix("the target was changed outside dts: compare the table with the source and repair it (or reload it), then resume the job")
 }
 

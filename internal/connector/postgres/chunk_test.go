@@ -81,7 +81,7 @@ func TestChunks(t *testing.T) {
 		assert.Equal(t, want, got, "%s read in chunks of 7", name)
 
 		// Split points: ranges (after, upto] cover every row exactly once.
-		splits, err := r.SplitKeys(t.Context(), tab, key, 4)
+		splits, err := r.SplitKeys(t.Context(), tab, nil, key, 4)
 		require.NoError(t, err)
 		if name == "composite" || name == "bin" {
 			assert.NotEmpty(t, splits, name)
@@ -124,7 +124,7 @@ func TestReadErrors(t *testing.T) {
 	})
 	require.ErrorIs(t, err, stop)
 	assert.Equal(t, 1, n)
-	est, err := r.EstimateRows(t.Context(), tab)
+	est, err := r.EstimateRows(t.Context(), tab, nil)
 	require.NoError(t, err)
 	assert.Greater(t, est, int64(0))
 	n = 0

@@ -50,6 +50,13 @@ var metaTables = []struct{ name, ddl string }{
 		"rows" bigint NOT NULL DEFAULT 0,
 		done boolean NOT NULL DEFAULT false,
 		PRIMARY KEY (job_id, source_table, "no"))`},
+	// The full-load runs each table's rows come from (TableState.FirstRun, LastRun).
+	{"table_runs", `CREATE TABLE dts_meta.table_runs (
+		job_id text NOT NULL,
+		source_table text NOT NULL,
+		first_run integer NOT NULL,
+		last_run integer NOT NULL,
+		PRIMARY KEY (job_id, source_table))`},
 	// Incremental sync (apply_meta.go): a checkpoint per apply worker, and
 	// the source tables' structures by position.
 	{"checkpoints", `CREATE TABLE dts_meta.checkpoints (
@@ -167,6 +174,20 @@ func (s *Sink) LoadState(ctx context.Context, jobID string) (*connector.LoadStat
 		}); err != nil {
 			return err
 		}
+		rows, err = tx.Query(ctx, `SELECT source_table, first_run, last_run FROM dts_meta.table_runs WHERE job_id = $1`, jobID)
+		if err != nil {
+			return err
+		}
+		var name string
+		var firstRun, lastRun int
+		if _, err := pgx.ForEachRow(rows, []any{&name, &firstRun, &lastRun}, func() error {
+			if t := st.Tables[name]; t != nil {
+				t.FirstRun, t.LastRun = firstRun, lastRun
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		rows, err = tx.Query(ctx, `SELECT source_table, "no", after_key::text, upto_key::text, last_key::text, "rows", done
 			FROM dts_meta.partitions WHERE job_id = $1 ORDER BY source_table, "no"`, jobID)
 		if err != nil {
@@ -217,8 +238,18 @@ func (s *Sink) SaveTableState(ctx context.Context, jobID string, st *connector.T
 			ON CONFLICT (job_id, source_table) DO UPDATE SET target_table = EXCLUDED.target_table, creating = EXCLUDED.creating,
 				created = EXCLUDED.created, loaded = EXCLUDED.loaded, finished = EXCLUDED.finished`,
 			jobID, st.Table, st.Target, st.Creating, st.Created, st.Loaded, st.Finished)
-		if err != nil || len(st.Partitions) == 0 {
+		if err != nil {
 			return err
+		}
+		if st.FirstRun > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO dts_meta.table_runs (job_id, source_table, first_run, last_run) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (job_id, source_table) DO UPDATE SET first_run = EXCLUDED.first_run, last_run = EXCLUDED.last_run`,
+				jobID, st.Table, st.FirstRun, st.LastRun); err != nil {
+				return err
+			}
+		}
+		if len(st.Partitions) == 0 {
+			return nil
 		}
 		for _, p := range st.Partitions {
 			_, err := tx.Exec(ctx, `INSERT INTO dts_meta.partitions (job_id, source_table, "no", after_key, upto_key, last_key, "rows", done)
@@ -258,7 +289,7 @@ func (s *Sink) AddRun(ctx context.Context, jobID string, pos change.Position) er
 // Forget removes all of the job's bookkeeping.
 func (s *Sink) Forget(ctx context.Context, jobID string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		for _, t := range []string{"partitions", "tables", "runs", "checkpoints", "schema_history", "jobs"} {
+		for _, t := range []string{"partitions", "table_runs", "tables", "runs", "checkpoints", "schema_history", "jobs"} {
 			var exists bool // a dts_meta from before incremental sync lacks some
 			if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "dts_meta."+t).Scan(&exists); err != nil || !exists {
 				if err != nil {

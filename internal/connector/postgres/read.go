@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/filter"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -38,7 +39,12 @@ func (r *Reader) close() {
 // EstimateRows returns pg_class.reltuples (summed over the partitions of a
 // partitioned table), or the planner's estimate when a table was never
 // vacuumed or analyzed (reltuples -1).
-func (r *Reader) EstimateRows(ctx context.Context, t *schema.Table) (int64, error) {
+//
+// With a filter, the planner's estimate of the rows it selects.
+func (r *Reader) EstimateRows(ctx context.Context, t *schema.Table, where *filter.Filter) (int64, error) {
+	if where != nil {
+		return r.planRows(ctx, t, " WHERE "+where.SQL(filter.PostgreSQL))
+	}
 	var est float64
 	var unknown bool
 	err := r.conn.QueryRow(ctx, `SELECT COALESCE(sum(c.reltuples) FILTER (WHERE c.reltuples >= 0), 0),
@@ -52,8 +58,13 @@ func (r *Reader) EstimateRows(ctx context.Context, t *schema.Table) (int64, erro
 	if !unknown {
 		return int64(est), nil
 	}
+	return r.planRows(ctx, t, "")
+}
+
+// planRows is the planner's estimate of the rows of t that where selects.
+func (r *Reader) planRows(ctx context.Context, t *schema.Table, where string) (int64, error) {
 	var plan string
-	if err := r.conn.QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+fromClause(t)).Scan(&plan); err != nil {
+	if err := r.conn.QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+fromClause(t)+where).Scan(&plan); err != nil {
 		return 0, wrapErr(err, "estimate rows of %s", t)
 	}
 	var p []struct {
@@ -84,11 +95,11 @@ const splitSample = 100
 // scan of the table) and returns up to n-1 of them at even steps. Any
 // ascending values split the key space into ranges that cover every row
 // exactly once; sampling only makes them about equally large.
-func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, key []string, n int) ([]value.Row, error) {
+func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, where *filter.Filter, key []string, n int) ([]value.Row, error) {
 	if n < 2 || len(key) == 0 {
 		return nil, nil
 	}
-	est, err := r.EstimateRows(ctx, t)
+	est, err := r.EstimateRows(ctx, t, where)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +112,7 @@ func (r *Reader) SplitKeys(ctx context.Context, t *schema.Table, key []string, n
 	var sample []value.Row
 	for pct := min(100, max(0.0001, float64(n*splitSample)*100/float64(est))); ; pct = min(100, pct*4) {
 		sample = sample[:0]
-		err = r.read(ctx, connector.ReadRequest{Table: t, Columns: key, Key: key}, readOptions{sample: pct}, func(row value.Row) error {
+		err = r.read(ctx, connector.ReadRequest{Table: t, Columns: key, Key: key, Filter: where}, readOptions{sample: pct}, func(row value.Row) error {
 			sample = append(sample, row.Clone())
 			return nil
 		})
@@ -204,9 +215,12 @@ func selectSQL(req connector.ReadRequest, cols []*schema.Column, o readOptions) 
 	if o.sample > 0 {
 		b.WriteString(" TABLESAMPLE SYSTEM (" + strconv.FormatFloat(o.sample, 'f', -1, 64) + ")")
 	}
+	var conds []string
+	if req.Filter != nil {
+		conds = append(conds, req.Filter.SQL(filter.PostgreSQL))
+	}
 	if len(req.Key) > 0 {
 		keyList := "(" + quoteIdentList(req.Key) + ")"
-		var conds []string
 		for _, bound := range []struct {
 			op  string
 			row value.Row
@@ -220,9 +234,11 @@ func selectSQL(req connector.ReadRequest, cols []*schema.Column, o readOptions) 
 			}
 			conds = append(conds, keyList+" "+bound.op+" ("+lits+")")
 		}
-		if len(conds) > 0 {
-			b.WriteString(" WHERE " + strings.Join(conds, " AND "))
-		}
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+	}
+	if len(req.Key) > 0 {
 		b.WriteString(" ORDER BY " + quoteIdentList(req.Key))
 	}
 	if req.Limit > 0 {

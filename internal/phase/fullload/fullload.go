@@ -13,12 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/filter"
 	"github.com/dtsorg/dts/internal/schema"
+	"github.com/dtsorg/dts/internal/transform"
 )
 
 // Table is one table to copy.
@@ -30,6 +34,11 @@ type Table struct {
 	TargetColumns []string
 	// State is the table's bookkeeping on the target; the loader updates it.
 	State *connector.TableState
+	// Plan is the table's compiled object rules (nil: none): the filter
+	// selects the rows read, the added columns are filled after the copied
+	// ones (TargetColumns lists them last), a merged table is copied in
+	// one transaction per source table (see mergedCopy).
+	Plan *transform.Plan
 
 	key         []string      // chunk key (source columns); nil: one stream
 	keyIdx      []int         // positions of key in SourceColumns
@@ -44,6 +53,13 @@ func (t *Table) init() error {
 		if t.keyIdx[i] = indexOf(t.SourceColumns, k); t.keyIdx[i] < 0 {
 			return fmt.Errorf("table %s: its key column %s is not copied", t.Source, k)
 		}
+	}
+	if t.Plan != nil {
+		t.sourceTypes = t.Plan.SourceTypes
+		if len(t.sourceTypes) != len(t.TargetColumns) {
+			return fmt.Errorf("table %s: %d value types for %d target columns", t.Source, len(t.sourceTypes), len(t.TargetColumns))
+		}
+		return nil
 	}
 	t.sourceTypes = make([]schema.Type, len(t.SourceColumns))
 	for i, name := range t.SourceColumns {
@@ -80,6 +96,9 @@ type Options struct {
 	OpenSnapshot func(ctx context.Context, readers int) (connector.Snapshot, error)
 
 	budget *budget
+	// snapshotAt is when the run's snapshot was taken (dts's clock): the
+	// commit_time of added columns in a full load.
+	snapshotAt time.Time
 }
 
 func (o *Options) defaults() {
@@ -128,7 +147,7 @@ func Run(ctx context.Context, src connector.Source, sink connector.Sink, tables 
 	}
 	runs := st.Runs
 	if len(pending) > 0 {
-		pos, err := load(ctx, src, sink, pending, opts)
+		pos, err := load(ctx, src, sink, pending, len(st.Runs)+1, opts)
 		if err != nil {
 			return change.Position{}, err
 		}
@@ -146,8 +165,9 @@ func Run(ctx context.Context, src connector.Source, sink connector.Sink, tables 
 	return runs[0], nil
 }
 
-// load opens a snapshot, plans partitions, and copies them.
-func load(ctx context.Context, src connector.Source, sink connector.Sink, tables []*Table, opts Options) (change.Position, error) {
+// load opens a snapshot, plans partitions, and copies them. runNo is the
+// number the run's snapshot gets among the job's runs.
+func load(ctx context.Context, src connector.Source, sink connector.Sink, tables []*Table, runNo int, opts Options) (change.Position, error) {
 	open := opts.OpenSnapshot
 	if open == nil {
 		open = src.OpenSnapshot
@@ -158,6 +178,7 @@ func load(ctx context.Context, src connector.Source, sink connector.Sink, tables
 	}
 	defer snap.Close()
 	pos := snap.Position()
+	opts.snapshotAt = time.Now().UTC()
 	// Checkpoint: the run's position is durable before any row of it is.
 	if err := sink.AddRun(ctx, opts.JobID, pos); err != nil {
 		return change.Position{}, fmt.Errorf("record snapshot position: %w", err)
@@ -166,7 +187,10 @@ func load(ctx context.Context, src connector.Source, sink connector.Sink, tables
 	opts.budget = newBudget(opts.InFlightBytes)
 	var work []*task
 	for _, t := range tables {
-		est, err := readers[0].EstimateRows(ctx, t.Source)
+		if err := recordRun(ctx, sink, t, runNo, opts); err != nil {
+			return change.Position{}, err
+		}
+		est, err := readers[0].EstimateRows(ctx, t.Source, t.filter())
 		if err != nil {
 			return change.Position{}, fmt.Errorf("estimate rows of %s: %w", t.Source, err)
 		}
@@ -194,6 +218,49 @@ func load(ctx context.Context, src connector.Source, sink connector.Sink, tables
 		return opts.Stats.estimate(work[i].table) > opts.Stats.estimate(work[j].table)
 	})
 	return pos, runWorkers(ctx, readers, sink, work, opts)
+}
+
+// recordRun records that this run may copy rows of t, before it copies any
+// (TableState.FirstRun, LastRun: the snapshots t's rows may come from). A
+// merged table whose single transaction never committed holds no row yet:
+// its rows will all come from this run.
+func recordRun(ctx context.Context, sink connector.Sink, t *Table, runNo int, opts Options) error {
+	if len(t.State.Partitions) > 0 && !slices.ContainsFunc(t.State.Partitions, func(p connector.Partition) bool { return !p.Done }) {
+		return nil // copied; only its loaded mark is missing
+	}
+	first := t.State.FirstRun
+	if first == 0 || t.merged() && !t.copiedAny() {
+		first = runNo
+	}
+	if first == t.State.FirstRun && t.State.LastRun == runNo {
+		return nil
+	}
+	t.State.FirstRun, t.State.LastRun = first, runNo
+	if err := sink.SaveTableState(ctx, opts.JobID, t.State); err != nil {
+		return fmt.Errorf("record the run copying %s: %w", t.Source, err)
+	}
+	return nil
+}
+
+// merged reports whether several source tables land on t's target: each
+// of them is copied in one transaction (see copyPartition).
+func (t *Table) merged() bool { return t.Plan != nil && len(t.Plan.Merge) > 1 }
+
+// copiedAny reports whether a chunk of t committed.
+func (t *Table) copiedAny() bool {
+	for _, p := range t.State.Partitions {
+		if p.Done || p.Last != nil || p.Rows > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Table) filter() *filter.Filter {
+	if t.Plan == nil {
+		return nil
+	}
+	return t.Plan.Filter
 }
 
 type task struct {

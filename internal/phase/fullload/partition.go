@@ -3,8 +3,11 @@ package fullload
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
+	"github.com/dtsorg/dts/internal/errs"
 	"github.com/dtsorg/dts/internal/value"
 )
 
@@ -12,8 +15,8 @@ import (
 // any of its rows are copied, so every later run resumes the same plan.
 func plan(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table, est int64, opts Options) error {
 	parts := []connector.Partition{{No: 0}}
-	if n := int(min(est/opts.PartitionRows+1, int64(opts.Workers))); len(t.key) > 0 && n > 1 {
-		splits, err := r.SplitKeys(ctx, t.Source, t.key, n)
+	if n := int(min(est/opts.PartitionRows+1, int64(opts.Workers))); len(t.key) > 0 && n > 1 && !t.merged() {
+		splits, err := r.SplitKeys(ctx, t.Source, t.filter(), t.key, n)
 		if err != nil {
 			return fmt.Errorf("split %s: %w", t.Source, err)
 		}
@@ -37,15 +40,20 @@ func plan(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table
 // on the target (Sink.WriteChunk): that is the checkpoint.
 func copyPartition(ctx context.Context, r connector.Reader, sink connector.Sink, t *Table, p *connector.Partition, opts Options) error {
 	limit := opts.ChunkRows
-	if len(t.key) == 0 {
-		limit = 0 // one stream, one transaction: nothing to resume inside it
+	if len(t.key) == 0 || t.merged() {
+		// One stream, one transaction: nothing to resume inside it. A
+		// merged table's rows then all come from one snapshot, so
+		// incremental sync applies its changes strictly from that
+		// snapshot on: an idempotent replay could overwrite a row another
+		// source table holds under the same key.
+		limit = 0
 	}
 	for !p.Done {
 		after := p.Last
 		if after == nil {
 			after = p.After
 		}
-		req := connector.ReadRequest{Table: t.Source, Columns: t.SourceColumns, Key: t.key, After: after, Upto: p.Upto, Limit: limit}
+		req := connector.ReadRequest{Table: t.Source, Columns: t.SourceColumns, Key: t.key, After: after, Upto: p.Upto, Limit: limit, Filter: t.filter()}
 		last, n, err := copyChunk(ctx, r, sink, t, req, p.No, opts)
 		if err != nil {
 			return err
@@ -90,6 +98,9 @@ func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *
 		}
 		err := r.Read(ctx, req, func(row value.Row) error {
 			c := row.Clone()
+			if t.Plan != nil && len(t.Plan.Added) > 0 {
+				c = t.Plan.AppendAdded(c, change.OpInsert, opts.snapshotAt)
+			}
 			batch = append(batch, c)
 			size += c.Size()
 			if len(batch) >= opts.BatchRows || size >= opts.BatchBytes {
@@ -143,6 +154,9 @@ func copyChunk(ctx context.Context, r connector.Reader, sink connector.Sink, t *
 		for sb := range batches { // let the reader goroutine end
 			opts.budget.release(sb.held)
 		}
+		if t.merged() {
+			return nil, 0, mergeError(t, err)
+		}
 		return nil, 0, fmt.Errorf("write %s: %w", t.Target, err)
 	}
 	return last, count, nil
@@ -161,4 +175,23 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// mergeError says which source tables a failed write into a merged table
+// may collide with: a key two of them hold cannot be merged, and the
+// target's key refuses the second row, so it is reported, never overwritten.
+func mergeError(t *Table, err error) error {
+	var others []string
+	for _, s := range t.Plan.Merge {
+		if s != t.Source.QualifiedName() {
+			others = append(others, s)
+		}
+	}
+	what := fmt.Sprintf("copy %s into %s, which it is merged into with %s", t.Source, t.Target, strings.Join(others, ", "))
+	fix := fmt.Sprintf("if the target refused a duplicate key, %s and %s hold rows with the same key: make the keys distinct on the source, or do not merge these tables",
+		t.Source, strings.Join(others, " or "))
+	if ce, ok := errs.As(err); ok {
+		return errs.Wrap(err, ce.Code, "%s: %s", what, ce.Message).WithFix("%s", fix)
+	}
+	return fmt.Errorf("%s: %w (%s)", what, err, fix)
 }
