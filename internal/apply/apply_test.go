@@ -46,7 +46,7 @@ func TestInsertUpdateDelete(t *testing.T) {
 		s.txn(rows...)
 		s.txn(del(tab, row(2, "v2", 2)), del(tab, row(4, "v4", 4)), del(tab, row(6, "v6", 6)))
 		s.txn(upd(tab, row(8, "v8", 8), row(108, "moved", 8))) // a key change
-		for i := 10; i < 20; i++ {                              // single-row transactions
+		for i := 10; i < 20; i++ {                             // single-row transactions
 			s.txn(upd(tab, row(i, nil, nil), row(i, "single", i*10)))
 		}
 		opts := withStop(h.options(4), s)

@@ -117,7 +117,7 @@ func runStream(h *harness, job string, s *seqStream) error {
 	ctx := testCtx(h.t)
 	opts := h.options(4)
 	opts.JobID = job
-	opts.FlushInterval = 0                   // the default (100 ms)
+	opts.FlushInterval = 0                    // the default (100 ms)
 	opts.IdleInterval = 50 * time.Millisecond // the end of the run is not an idle second
 	opts.StopAt = s.end()
 	c, err := apply.New(ctx, opts)

@@ -344,4 +344,3 @@ func targetRenames(d *change.DDL, oldP, newP *tablePlan, pos change.Position) (m
 	}
 	return out, nil
 }
-

@@ -31,10 +31,10 @@ type Report struct {
 	Warnings    []string    `json:"warnings,omitempty"`
 	// TimeLimited says the time limit (max_hours) ended the compare: what
 	// was done is kept (a journal) for the next run to continue.
-	TimeLimited bool `json:"time_limited,omitempty"`
-	StartedAt   time.Time   `json:"started_at"`
-	FinishedAt  time.Time   `json:"finished_at"`
-	Seconds     float64     `json:"seconds"`
+	TimeLimited bool      `json:"time_limited,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Seconds     float64   `json:"seconds"`
 }
 
 // TableReport is one table's result.

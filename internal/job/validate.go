@@ -494,4 +494,3 @@ func sameHost(a, b string) bool {
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
-

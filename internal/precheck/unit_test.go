@@ -206,9 +206,9 @@ func TestWidenColumn(t *testing.T) {
 	t.Parallel()
 	for def, want := range map[string]string{
 		"`body` text CHARACTER SET utf8mb3 COLLATE utf8mb3_unicode_ci NOT NULL DEFAULT 'it\\'s' COMMENT 'the `body`'": "`body` text CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT 'it\\'s' COMMENT 'the `body`'",
-		"`e` enum('a b','c)d') COLLATE latin1_bin DEFAULT NULL":                                                          "`e` enum('a b','c)d') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL",
-		"`odd``name` varchar(20)":                                                                                       "`odd``name` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-		"`c` char(2) CHARSET latin1 NULL":                                                                               "`c` char(2) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+		"`e` enum('a b','c)d') COLLATE latin1_bin DEFAULT NULL":                                                       "`e` enum('a b','c)d') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL",
+		"`odd``name` varchar(20)":         "`odd``name` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+		"`c` char(2) CHARSET latin1 NULL": "`c` char(2) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
 	} {
 		require.Equal(t, want, widenColumn(def, "utf8mb4_bin"), def)
 	}

@@ -45,9 +45,9 @@ type applyPlan struct {
 	at     *connector.ApplyTable
 	name   string // schema.table, for messages
 	qtable string
-	cols   []applyCol // the written (not generated) columns
-	keyPos []int      // positions in at.Columns of the key columns, in key order
-	key    keySet     // the row key (empty without key)
+	cols   []applyCol    // the written (not generated) columns
+	keyPos []int         // positions in at.Columns of the key columns, in key order
+	key    keySet        // the row key (empty without key)
 	match  []matchColumn // tables without key: the columns a row is matched by
 	// uniques are the other unique keys (plain columns only): a safe insert
 	// deletes the rows holding the new rows' values first; with any, the
@@ -379,7 +379,7 @@ func (p *applyPlan) hasEnumError(row value.Row) bool {
 	return false
 }
 
-// insertNonStrict inserts a row holding an ENUM's error value '', which
+// insertNonStrict inserts a row holding an ENUM's error value ”, which
 // only a non-strict sql_mode stores; every warning must be that value's.
 func (a *applier) insertNonStrict(ctx context.Context, p *applyPlan, row value.Row) error {
 	mode := "'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES'"

@@ -81,8 +81,8 @@ type binlogStream struct {
 
 	lastItem time.Time
 	clock    time.Duration // the source clock's offset from ours (binlog_clock.go)
-	err      error // terminal
-	failures int   // consecutive non-network failures
+	err      error         // terminal
+	failures int           // consecutive non-network failures
 }
 
 // group is the event group being read.
