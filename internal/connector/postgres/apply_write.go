@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -182,8 +183,15 @@ func (a *applier) newVersion(ctx context.Context, at *connector.ApplyTable) erro
 		return nil
 	}
 	// Nothing is in flight: statements queued but not sent are prepared
-	// when they go out.
-	if err := a.conn.Conn().DeallocateAll(ctx); err != nil {
+	// when they go out. pgx forgets its statement cache before it tells the
+	// server, so the DEALLOCATE must not be cut short by the job stopping
+	// (the connection would go back to the pool with statements the cache
+	// no longer knows, and the next PREPARE of one fails with 42P05); when
+	// it fails anyway the connection is closed, never reused.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := a.conn.Conn().DeallocateAll(dctx); err != nil {
+		_ = a.conn.Conn().Close(dctx)
 		return wrapErr(err, "apply worker %d: forget the statements prepared for %s", a.worker, at.Table)
 	}
 	return nil
