@@ -99,7 +99,9 @@ func (s *Stats) advance(rows int64, pos change.Position, commitTime time.Time) {
 		s.lastApplied = commitTime
 	}
 	now := time.Now()
-	if n := len(s.samples); n == 0 || now.Sub(s.samples[n-1].at) >= 250*time.Millisecond {
+	// The first sample stays apart as the baseline: rows applied right
+	// after the phase started must still show as a rate.
+	if n := len(s.samples); n < 2 || now.Sub(s.samples[n-1].at) >= 250*time.Millisecond {
 		s.samples = append(s.samples, rateSample{now, s.applied})
 		cut := 0
 		for cut < len(s.samples)-2 && now.Sub(s.samples[cut].at) > 5*time.Second {

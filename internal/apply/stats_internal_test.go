@@ -105,3 +105,16 @@ func TestCommitNotedAfterItsAck(t *testing.T) {
 	assert.Equal(t, at, snap.LastCommitTime)
 	assert.Less(t, snap.Delay, time.Minute)
 }
+
+// Rows applied within moments of the phase's start (a burst the source
+// had waiting) show as a rate, not as 0 rows/s.
+func TestRateOfABurstRightAfterStart(t *testing.T) {
+	s := NewStats()
+	s.advance(0, lsnPos(1), time.Time{}) // the phase starts
+	for i := range 200 {
+		s.advance(1, lsnPos(uint64(2+i)), time.Now())
+	}
+	snap := s.Snapshot()
+	require.Equal(t, int64(200), snap.AppliedRows)
+	require.Positive(t, snap.RowsPerSecond)
+}

@@ -13,14 +13,17 @@ import (
 // With a running sync job (Options.Follower), a round reads the rows'
 // signatures on the source (s1), then the source's log position P, waits
 // until the job has applied everything up to P, then reads the target (t)
-// and the source again (s2). A row is equal when t matches s1 or s2 (the
-// target caught up with what the source held); it differs for good when
-// the source held still through the round (s1 = s2) and the target still
-// holds something else, although it has applied everything the source had
-// at s1; a row the source changed during the round (s1 ≠ s2, hot) goes to
-// the next round. Rows still undecided after the last round, or when the
-// job has not applied P within MaxSettle, are "unconfirmed": reported as
-// such, never as differences.
+// and, after it, the source again (s2). A row is equal when t matches s1 or
+// s2 (the target caught up with what the source held). When s1 = s2 and
+// the target holds something else, although it has applied everything the
+// source had at s1, the row looks different for good; but s1 = s2 does
+// not prove the source held still in between (a row inserted and deleted
+// again, or set to a value and back, reads the same twice), so the row
+// differs only when the next round sees the same pair again. A row the
+// source changed during the round (s1 ≠ s2, hot) goes to the next round.
+// Rows still undecided after the last round, or when the job has not
+// applied P within MaxSettle, are "unconfirmed": reported as such, never
+// as differences.
 //
 // Without a follower (or with a job that is not running), the rows are
 // read on both sides again after RecheckDelay, Rechecks times (with a job
@@ -101,6 +104,7 @@ func (cr *content) settleTimed(ctx context.Context, ids map[string]bool, p probe
 func (cr *content) settleFollowing(ctx context.Context, ids map[string]bool, p probe) (verdict, error) {
 	v := verdict{differ: map[string][2]sig{}}
 	pending := ids
+	suspect := map[string][2]sig{} // rows that looked different for good in the last round
 	for round := 0; round < maxRounds && (pending == nil || len(pending) > 0); round++ {
 		s1, err := p(ctx, 0, pending)
 		if err != nil {
@@ -137,30 +141,32 @@ func (cr *content) settleFollowing(ctx context.Context, ids map[string]bool, p p
 			v.unconfirmed += int64(len(pending))
 			return v, nil
 		}
-		var t, s2 map[string]sig
-		err = both(func(s int) (err error) {
-			if s == 1 {
-				t, err = p(ctx, 1, pending)
-			} else {
-				s2, err = p(ctx, 0, pending)
-			}
-			return err
-		})
+		// The source is read again only after the target: a change the
+		// target shows must then show on the source too, or have gone.
+		t, err := p(ctx, 1, pending)
+		if err != nil {
+			return v, err
+		}
+		s2, err := p(ctx, 0, pending)
 		if err != nil {
 			return v, err
 		}
 		next := map[string]bool{}
+		seen := map[string][2]sig{}
 		for id := range union(pending, s1, t, s2) {
 			a, b, c := s1[id], t[id], s2[id]
 			switch {
 			case b == a || b == c: // the target holds what the source held
-			case a == c:
+			case a == c && suspect[id] == [2]sig{c, b}:
 				v.differ[id] = [2]sig{c, b}
+			case a == c:
+				seen[id] = [2]sig{c, b}
+				next[id] = true
 			default:
 				next[id] = true
 			}
 		}
-		pending = next
+		pending, suspect = next, seen
 	}
 	v.unconfirmed += int64(len(pending))
 	return v, nil

@@ -183,11 +183,22 @@ func TestCompareDuringSync(t *testing.T) {
 			}
 			t.Logf("%d writes; %d chunks differed when first checked", s.writes.Load(), inFlight)
 
+			// A real difference is still found while the job runs: a row
+			// only the target holds, out of the writer's reach.
+			s.dst.exec(t, "INSERT INTO t VALUES (9000, 1, 'stray', NULL)")
+			rep := runCompare(t, s.spec, opts, nil).Report
+			tr := tableReport(t, rep, "t")
+			require.Equal(t, compare.StatusDifferent, tr.Status, "%+v", tr)
+			require.Equal(t, int64(1), tr.Extra, "%s", showRows(tr.Rows))
+			require.Zero(t, tr.Missing+tr.Changed, "%s", showRows(tr.Rows))
+			require.Equal(t, "9000", *tr.Rows[0].Key[0].Value)
+			s.dst.exec(t, "DELETE FROM t WHERE id = 9000")
+
 			s.quiesce(t)
 			s.halt(t)
 			s.dst.exec(t, "UPDATE t SET c = 'tampered' WHERE id = 77")
-			rep := runCompare(t, s.spec, opts, nil).Report
-			tr := tableReport(t, rep, "t")
+			rep = runCompare(t, s.spec, opts, nil).Report
+			tr = tableReport(t, rep, "t")
 			require.Equal(t, compare.StatusDifferent, tr.Status)
 			require.Equal(t, int64(1), tr.Changed, "%s", showRows(tr.Rows))
 			require.Equal(t, "77", *tr.Rows[0].Key[0].Value)
