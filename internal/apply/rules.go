@@ -47,7 +47,9 @@ type ruled struct {
 // A dml list without insert: the target holds only the rows it had, so an
 // update or delete applies where its row is and does nothing where it is
 // not (it was inserted on the source and never carried), and an update
-// moving a row into the filter inserts nothing.
+// moving a row into the filter inserts nothing. An update whose old row is
+// unknown and whose new row is selected updates the row where it is (it
+// was in the filter) instead of deleting and inserting it.
 func (tp *tablePlan) applyRules(r *change.Row) ([]ruled, error) {
 	out, err := tp.filterRules(r)
 	if err != nil || tp.rules.DML.Insert {
@@ -110,6 +112,12 @@ func (tp *tablePlan) filterRules(r *change.Row) ([]ruled, error) {
 		}
 		if known && !oldIn && !newIn {
 			return nil, nil
+		}
+		if !known && newIn && !p.DML.Insert {
+			// Nothing may be inserted: the row is updated where it is (it
+			// was in the filter), and nothing happens where it is not.
+			return []ruled{{row: &change.Row{Op: change.OpUpdate, Table: r.Table, Before: r.Before, BeforeKeyOnly: r.BeforeKeyOnly,
+				After: after, Missing: missing, Seq: r.Seq}}}, nil
 		}
 		var out []ruled
 		if !known || oldIn {
