@@ -62,7 +62,8 @@ func TestFilterIdentity(t *testing.T) {
 
 // TestMergeCollisions: tables merged into one target table warn that a
 // key two of them hold stops the job; without an added column telling
-// them apart the warning says their rows cannot be told apart at all.
+// them apart the warning says their rows cannot be told apart at all. The
+// merge's one target name is no name conflict.
 func TestMergeCollisions(t *testing.T) {
 	t.Parallel()
 	src := newSide(t, testenv.MariaDB(t))
@@ -70,9 +71,12 @@ func TestMergeCollisions(t *testing.T) {
 	dst := newSide(t, testenv.Postgres(t))
 	s := spec(src, dst, job.TypeSync)
 	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "b", Value: job.TableRule{Name: "bc"}}, {Key: "c", Value: job.TableRule{Name: "bc"}}}
-	it := requireItem(t, items(t, s), "objects.merge", precheck.Warning)
+	got := items(t, s)
+	it := requireItem(t, got, "objects.merge", precheck.Warning)
 	require.Contains(t, it.Message, "cannot tell their sources' rows apart: "+dst.schema+".bc (key id; no added column")
 	require.Contains(t, it.Fix, "add_columns")
+	// A declared merge is no name conflict.
+	requireItem(t, got, "target.name_conflicts", precheck.Passed)
 
 	apart := job.TableRule{Name: "bc", AddColumns: []job.AddColumn{{Name: "src_table", Type: "varchar(64)", From: job.FromTable}}}
 	s.Objects[0].Value.Tables = job.Map[job.TableRule]{{Key: "b", Value: apart}, {Key: "c", Value: apart}}
