@@ -58,6 +58,12 @@ func (c *Coordinator) row(ctx context.Context, r *change.Row) error {
 func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, srcOp change.Op, safe, existing bool) error {
 	pos, seq := c.txn.Pos, r.Seq
 	at := c.txn.CommitTime
+	if tp.merges() && r.Op != change.OpDelete {
+		// Never an upsert on a merged table: replacing the row that holds
+		// a key could replace another source's row. (Its deletes are kept
+		// to its own rows by the guard, replayed or not.)
+		safe = false
+	}
 	ch := change1{tp: tp, safe: safe}
 	var routeKey string
 	switch r.Op {
