@@ -90,3 +90,50 @@ func TestSchemaChangeTheTargetCannotTakePauses(t *testing.T) {
 	status, body = e.act(id, "skip_ddl", nil)
 	requireError(t, status, body, http.StatusConflict, "OperationDenied.NoPendingDDL")
 }
+
+// A TRUNCATE of one table of a shard merge pauses the job like a schema
+// change the target cannot take (carried, it would empty the other
+// shard's rows too); skip_ddl at its position passes it: the target keeps
+// every row and the job follows both shards again.
+func TestMergedTruncatePausesAndSkips(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "")
+	e.withSyncRunner()
+	my := testenv.MariaDB(t)
+	a, b, dstDB := my.NewDatabase(t), my.NewDatabase(t), my.NewDatabase(t)
+	for _, db := range []string{a, b} {
+		my.Exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	}
+	my.Exec(t, a, "INSERT INTO t VALUES (1, 1)")
+	my.Exec(t, b, "INSERT INTO t VALUES (2, 2)")
+	rule := map[string]any{"name": dstDB, "tables": map[string]any{"t": map[string]any{
+		"add_columns": []any{map[string]any{"name": "shard", "type": "varchar(64)", "from": "database"}}}}}
+	status, body, _ := e.call("POST", "/v1/jobs", map[string]any{
+		"name": "merge-truncate", "type": "sync", "source": endpointJSON(my, ""), "target": endpointJSON(my, ""),
+		"objects": map[string]any{a: rule, b: rule},
+	})
+	require.Equal(t, http.StatusCreated, status, "%v", body)
+	id := body["id"].(string)
+	_, op := e.act(id, "start", nil)
+	require.Equal(t, "succeeded", op["status"], "%v", op)
+	e.waitJob(id, "followed its source", following)
+	dst := my.DB(t, dstDB)
+	waitCount(t, dst, 2, "SELECT count(*) FROM t")
+
+	my.Exec(t, a, "TRUNCATE TABLE t")
+	job := e.waitJob(id, "paused at the truncate", func(j map[string]any) bool { return j["state"] == "paused" })
+	jobErr := job["error"].(map[string]any)
+	require.Equal(t, "Apply.UnsupportedDDL", jobErr["code"])
+	require.Contains(t, jobErr["message"], "TRUNCATE "+a+".t")
+	pos := jobErr["details"].(map[string]any)["position"].(string)
+	require.Equal(t, 2, count(t, dst, "SELECT count(*) FROM t"), "nothing truncated")
+
+	status, op = e.act(id, "skip_ddl", map[string]any{"position": pos})
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, "succeeded", op["status"], "%v", op)
+	e.waitJob(id, "followed its source after the skip", following)
+	my.Exec(t, a, "INSERT INTO t VALUES (3, 3)")
+	my.Exec(t, b, "INSERT INTO t VALUES (4, 4)")
+	waitCount(t, dst, 4, "SELECT count(*) FROM t")
+	require.Equal(t, 1, count(t, dst, "SELECT count(*) FROM t WHERE id = 1 AND shard = ?", a), "the skipped truncate ran nowhere")
+}

@@ -40,7 +40,16 @@ type tablePlan struct {
 	// replay window (nil: the job's).
 	rules  *transform.Plan
 	window *Window
+	// guard are the values of the added columns that tell a merged
+	// table's sources apart (from: database, table, constant), appended
+	// to the key of its updates and deletes: at.Key names them after the
+	// key, so a change of one source never touches another's row.
+	guard value.Row
 }
+
+// merges reports whether the table is one of several merged into one
+// target table (shard merge).
+func (tp *tablePlan) merges() bool { return tp.rules != nil && len(tp.rules.Merge) > 1 }
 
 // skipped is the plan of a table outside the job.
 var skipped = &tablePlan{}
@@ -129,10 +138,34 @@ func newTablePlan(src *schema.Table, p *TablePlan, engine string) (*tablePlan, e
 	}
 	tp.at = at
 	tp.byTable, tp.why = routeByTable(src, p.Target, at.Key, key, engine)
+	// Routing follows the target table: the merged tables' changes of one
+	// target key meet on one worker, in source order (a delete in one
+	// shard before an insert of the key in another).
 	h := fnv.New64a()
-	h.Write([]byte(src.QualifiedName()))
+	if tp.merges() {
+		h.Write([]byte(p.Target.QualifiedName()))
+	} else {
+		h.Write([]byte(src.QualifiedName()))
+	}
 	tp.seed = h.Sum64()
+	if tp.merges() && key != nil {
+		for _, a := range p.Rules.Added {
+			if a.Deterministic() {
+				at.Key = append(at.Key, a.Name)
+				tp.guard = append(tp.guard, a.Value(src, change.OpInsert, time.Time{}))
+			}
+		}
+	}
 	return tp, nil
+}
+
+// guarded returns a key of the table's updates and deletes as the target
+// matches it: the row key, then the merged table's guard values.
+func (tp *tablePlan) guarded(key value.Row) value.Row {
+	if tp.guard == nil || key == nil || tp.keySrc == nil {
+		return key
+	}
+	return append(key[:len(key):len(key)], tp.guard...)
 }
 
 // routeByTable says whether a table's rows can depend on each other other

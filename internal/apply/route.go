@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/connector"
@@ -36,14 +37,14 @@ func (c *Coordinator) row(ctx context.Context, r *change.Row) error {
 	}
 	safe := c.safe(tp, pos)
 	if tp.rules == nil {
-		return c.route(ctx, tp, r, r.Op, safe)
+		return c.route(ctx, tp, r, r.Op, safe, false)
 	}
 	derived, err := tp.applyRules(r)
 	if err != nil {
 		return err
 	}
 	for _, d := range derived {
-		if err := c.route(ctx, tp, d.row, r.Op, safe || d.tolerant); err != nil {
+		if err := c.route(ctx, tp, d.row, r.Op, safe || d.tolerant, d.existing); err != nil {
 			return err
 		}
 	}
@@ -52,10 +53,17 @@ func (c *Coordinator) row(ctx context.Context, r *change.Row) error {
 
 // route sends one row change to its worker. srcOp is the source's
 // operation (an update may arrive here as an insert or delete: added
-// columns still say update).
-func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, srcOp change.Op, safe bool) error {
+// columns still say update). existing: an update writes only a row that
+// is there (every column present: no upsert).
+func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, srcOp change.Op, safe, existing bool) error {
 	pos, seq := c.txn.Pos, r.Seq
 	at := c.txn.CommitTime
+	if tp.merges() && r.Op != change.OpDelete {
+		// Never an upsert on a merged table: replacing the row that holds
+		// a key could replace another source's row. (Its deletes are kept
+		// to its own rows by the guard, replayed or not.)
+		safe = false
+	}
 	ch := change1{tp: tp, safe: safe}
 	var routeKey string
 	switch r.Op {
@@ -78,6 +86,9 @@ func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, s
 				return unidentified(r.Table, "an update without its new row")
 			}
 			ch.op, ch.row, ch.present = connector.ApplyUpdate, tp.targetRow(r.After, srcOp, at), tp.present(r.Missing)
+			if existing && ch.present == nil {
+				ch.present = allPresent(len(tp.at.Columns))
+			}
 		}
 		if tp.keySrc == nil {
 			if r.Before == nil || r.BeforeKeyOnly {
@@ -103,6 +114,7 @@ func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, s
 		return unidentified(r.Table, fmt.Sprintf("an unknown operation %d", r.Op))
 	}
 	w := c.workerOf(tp, ch.key, ch.row)
+	ch.key = tp.guarded(ch.key)
 	if ch.moved && !tp.byTable {
 		if c.workerOf(tp, tp.key(r.After, r.Missing), nil) != w {
 			return c.rowBarrier(ctx, ch, pos, seq)
@@ -277,6 +289,7 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 		return nil
 	}
 	var targets []*schema.Table
+	var merged *tablePlan
 	for _, t := range it.Tables {
 		tp, err := c.plan(t)
 		if err != nil {
@@ -284,15 +297,49 @@ func (c *Coordinator) truncate(ctx context.Context, it change.Item) error {
 		}
 		if tp != skipped && !tp.coversEnd(it.Pos) { // a copy taken after the truncate holds the rows that count
 			targets = append(targets, tp.at.Table)
+			if tp.merges() && merged == nil {
+				merged = tp
+			}
 		}
 	}
 	if len(targets) == 0 {
 		c.lastEnd = it.Pos
 		return nil
 	}
+	if merged != nil {
+		return c.mergedTruncate(ctx, it, merged)
+	}
 	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
 		return 0, app.Truncate(ctx, targets)
 	})
+}
+
+// mergedTruncate stops at a TRUNCATE of a table merged with others into
+// one target table: carried, it would empty the other tables' rows too.
+// It is an unsupported schema change (the job pauses, skip_ddl passes it):
+// skipped, the target keeps the truncated table's rows, and nothing of the
+// item runs on the target (not even for the other tables it names, which
+// the user then truncates by hand if they want).
+func (c *Coordinator) mergedTruncate(ctx context.Context, it change.Item, tp *tablePlan) error {
+	stmt := "TRUNCATE " + tableList(it.Tables)
+	if c.opts.SkipDDL.IsZero() || change.Compare(it.Pos, c.opts.SkipDDL) != 0 {
+		return errs.New(connector.CodeUnsupportedDDL, "%s at %s would empty %s, which merges %s: the other tables' rows would go too",
+			stmt, it.Pos, tp.at.Table, strings.Join(tp.rules.Merge, ", ")).
+			WithFix("delete the truncated table's rows on the target by hand (its added columns tell them apart) and skip the change (skip_ddl)").
+			WithDetail("position", it.Pos.String()).WithDetail("statement", stmt).WithDetail("table", tp.at.Table.String())
+	}
+	c.log.WarnContext(ctx, "truncate of a merged table skipped as the user asked: not run on the target", "position", it.Pos.String(), "statement", stmt)
+	// A barrier that applies nothing: every worker's checkpoint passes the
+	// item, so a later run (without the skip) does not meet it again.
+	return c.endBarrier(ctx, it, func(context.Context, connector.Applier) (int, error) { return 0, nil })
+}
+
+func tableList(tables []*schema.Table) string {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // endBarrier applies an item between transactions alone: every worker
@@ -343,4 +390,13 @@ func targetRenames(d *change.DDL, oldP, newP *tablePlan, pos change.Position) (m
 		}
 	}
 	return out, nil
+}
+
+// allPresent marks every column as written: an update that is no upsert.
+func allPresent(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
 }

@@ -20,6 +20,9 @@ const CodeFilterUnknown = "Apply.FilterUnknown"
 type ruled struct {
 	row      *change.Row
 	tolerant bool
+	// existing: an update writes the row only where it is, never inserts it
+	// (a table whose dml list lacks insert).
+	existing bool
 }
 
 // applyRules applies a table's dml list and row filter to a change, with
@@ -40,7 +43,30 @@ type ruled struct {
 // columns the source did not send (unchanged TOAST values) takes them from
 // a full old row; without one the change stops the job (CodeFilterUnknown)
 // instead of guessing.
+//
+// A dml list without insert: the target holds only the rows it had, so an
+// update or delete applies where its row is and does nothing where it is
+// not (it was inserted on the source and never carried), and an update
+// moving a row into the filter inserts nothing. An update whose old row is
+// unknown and whose new row is selected updates the row where it is (it
+// was in the filter) instead of deleting and inserting it.
 func (tp *tablePlan) applyRules(r *change.Row) ([]ruled, error) {
+	out, err := tp.filterRules(r)
+	if err != nil || tp.rules.DML.Insert {
+		return out, err
+	}
+	kept := out[:0]
+	for _, d := range out {
+		if d.row.Op != change.OpInsert {
+			d.tolerant, d.existing = true, true
+			kept = append(kept, d)
+		}
+	}
+	return kept, nil
+}
+
+// filterRules is applyRules but for a dml list without insert.
+func (tp *tablePlan) filterRules(r *change.Row) ([]ruled, error) {
 	p := tp.rules
 	if !p.Carries(r.Op) {
 		return nil, nil
@@ -86,6 +112,12 @@ func (tp *tablePlan) applyRules(r *change.Row) ([]ruled, error) {
 		}
 		if known && !oldIn && !newIn {
 			return nil, nil
+		}
+		if !known && newIn && !p.DML.Insert {
+			// Nothing may be inserted: the row is updated where it is (it
+			// was in the filter), and nothing happens where it is not.
+			return []ruled{{row: &change.Row{Op: change.OpUpdate, Table: r.Table, Before: r.Before, BeforeKeyOnly: r.BeforeKeyOnly,
+				After: after, Missing: missing, Seq: r.Seq}}}, nil
 		}
 		var out []ruled
 		if !known || oldIn {

@@ -112,3 +112,37 @@ func TestApplyRulesDML(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 }
+
+// A dml list without insert never inserts: an update moving a row into
+// the filter is dropped, one whose old row is unknown updates the row
+// where it is, and updates and deletes apply only where their row is.
+func TestApplyRulesDMLWithoutInsert(t *testing.T) {
+	t.Parallel()
+	tp, src := rulesPlan(t, []string{job.DMLUpdate, job.DMLDelete})
+	type want struct {
+		op                 change.Op
+		tolerant, existing bool
+	}
+	for _, c := range []struct {
+		name string
+		r    change.Row
+		want []want
+	}{
+		{"insert", change.Row{Op: change.OpInsert, After: row("1", "DE", "x")}, nil},
+		{"update in to in", change.Row{Op: change.OpUpdate, Before: row("1", "DE", "x"), After: row("1", "DE", "y")}, []want{{change.OpUpdate, true, true}}},
+		{"update moves in", change.Row{Op: change.OpUpdate, Before: row("1", "FR", "x"), After: row("1", "DE", "x")}, nil},
+		{"update moves out", change.Row{Op: change.OpUpdate, Before: row("1", "DE", "x"), After: row("1", "FR", "x")}, []want{{change.OpDelete, true, true}}},
+		{"key-only old, new in", change.Row{Op: change.OpUpdate, Before: row("1", "∅", "∅"), BeforeKeyOnly: true, After: row("2", "DE", "x")},
+			[]want{{change.OpUpdate, true, true}}},
+		{"delete in", change.Row{Op: change.OpDelete, Before: row("1", "DE", "x")}, []want{{change.OpDelete, true, true}}},
+	} {
+		c.r.Table = src
+		got, err := tp.applyRules(&c.r)
+		require.NoError(t, err, c.name)
+		var ops []want
+		for _, d := range got {
+			ops = append(ops, want{d.row.Op, d.tolerant, d.existing})
+		}
+		require.Equal(t, c.want, ops, c.name)
+	}
+}

@@ -3,6 +3,7 @@ package precheck
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -49,7 +50,9 @@ func checkNameConflicts(ctx context.Context, e *env) Outcome {
 			add("%s maps onto %s, the schema dts keeps its bookkeeping in", t.src.QualifiedName(), to)
 		}
 		k := key(to.Schema) + "\x00" + key(to.Name)
-		tablesBy[k] = append(tablesBy[k], to.String())
+		if !slices.Contains(tablesBy[k], to.String()) { // one name several times: a declared shard merge (objects.selection refuses the others)
+			tablesBy[k] = append(tablesBy[k], to.String())
+		}
 		if rel, ok := found[e.targetKey(fold, to.Schema, to.Name)]; ok && rel.kind != "table" {
 			add("%s is the name of an existing %s on the target", to, rel.kind)
 		}

@@ -261,8 +261,22 @@ func checkMerge(ctx context.Context, e *env) Outcome {
 	if len(groups) == 0 && len(rf.problems.Merges) == 0 {
 		return passed("no shard merges")
 	}
-	return ruleOutcome(rf.problems.Merges, "", fmt.Sprintf("%d merged target tables: their sources agree on the structure", len(groups)),
+	o := ruleOutcome(rf.problems.Merges, "", fmt.Sprintf("%d merged target tables: their sources agree on the structure", len(groups)),
 		"make the merged tables' structures agree on the source, or leave the differing columns out with column rules")
+	if o.Status != Passed {
+		return o
+	}
+	keyOnly, apart := mergeCollisions(rf)
+	if len(keyOnly) > 0 {
+		return warning("%d merged target tables cannot tell their sources' rows apart: %s; a key two sources hold stops the job (Apply.Divergence), "+
+			"and an update or delete of one source's row could reach another's", len(keyOnly), limit(keyOnly, 10)).
+			with("tables", keyOnly).
+			fix("add a column that tells the sources apart to each merged table (add_columns from: database or table, or a constant of its own), and keep keys unique across them")
+	}
+	return warning("%d merged target tables: their sources agree on the structure, but their keys hold no column telling the sources apart: %s; "+
+		"a key two sources hold stops the job (Apply.Divergence), never overwriting; updates and deletes touch only their own source's rows",
+		len(apart), limit(apart, 10)).with("tables", apart).
+		fix("keep the keys unique across the merged tables on the source (e.g. distinct id ranges per shard)")
 }
 
 // limit caps a list for messages; details carry the whole list.

@@ -53,6 +53,7 @@ var registry = []Check{
 	{ID: "objects.filters", Title: "Row filters can be applied", applies: always, Run: checkFilters},
 	{ID: "objects.column_rules", Title: "Column rules can be applied", applies: always, Run: checkColumnRules},
 	{ID: "objects.merge", Title: "Tables merged into one target table agree on its structure", applies: movesData, Run: checkMerge},
+	{ID: "objects.filter_identity", Title: "Filtered tables' old rows tell whether an update leaves the filter", applies: incremental, Run: checkFilterIdentity},
 
 	{ID: "source.privileges.select", Title: "Source user may read the selected tables", applies: always, Run: checkSourceSelect},
 	{ID: "source.privileges.snapshot", Title: "Source user may take a consistent snapshot", applies: mysqlSource(fullLoad), Run: checkSnapshotPrivileges},

@@ -13,7 +13,11 @@ import (
 // before anything moves: their target structures (after the rules) must
 // agree column for column, in name, type and nullability, and in the
 // primary key, or rows of one would not fit the table the other creates.
-func checkMerges(plans []*Plan) []errs.FieldError {
+//
+// In a job with incremental sync, each merged table must carry inserts:
+// without them the merged table holds only the rows copied at the start
+// while the others' grow, which no merge means.
+func checkMerges(plans []*Plan, incremental bool) []errs.FieldError {
 	groups := map[string][]*Plan{}
 	for _, p := range plans {
 		if len(p.Merge) > 1 {
@@ -23,6 +27,13 @@ func checkMerges(plans []*Plan) []errs.FieldError {
 	var out []errs.FieldError
 	for target, group := range groups {
 		sort.Slice(group, func(i, j int) bool { return group[i].Source.QualifiedName() < group[j].Source.QualifiedName() })
+		for _, p := range group {
+			if incremental && !p.DML.Insert {
+				out = append(out, errs.FieldError{Path: p.Path() + ".dml", Message: fmt.Sprintf(
+					"%s is merged into %s with %s but its dml list leaves out insert: the merged table would hold only the rows copied at the start; carry insert, or do not merge it",
+					p.Source, target, strings.Join(others(p.Merge, p.Source.QualifiedName()), ", "))})
+			}
+		}
 		first := group[0]
 		for _, p := range group[1:] {
 			if d := structureDiff(first.Target, p.Target); d != "" {
@@ -57,4 +68,15 @@ func structureDiff(a, b *schema.Table) string {
 		return fmt.Sprintf("primary key (%s) against (%s)", strings.Join(a.PrimaryKey, ", "), strings.Join(b.PrimaryKey, ", "))
 	}
 	return ""
+}
+
+// others returns list without name.
+func others(list []string, name string) []string {
+	var out []string
+	for _, s := range list {
+		if s != name {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -218,7 +218,7 @@ func (c *Compiler) Check(tables []*schema.Table) ([]*Plan, Problems) {
 			}
 		}
 	}
-	problems.Merges = checkMerges(plans)
+	problems.Merges = checkMerges(plans, c.spec.EffectivePhases().Incremental)
 	return plans, problems
 }
 

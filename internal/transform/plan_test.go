@@ -180,3 +180,33 @@ func TestPlanGlobColumnRuleMustMatchSomewhere(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, plans[0].TargetColumns, "ssn")
 }
+
+// A merged table whose dml list leaves out insert is refused in a job with
+// incremental sync, naming its dml field; a migration never reads dml.
+func TestPlanMergedTablesCarryInserts(t *testing.T) {
+	t.Parallel()
+	spec := &job.Spec{
+		Type:   job.TypeSync,
+		Source: job.Endpoint{Engine: job.EngineMariaDB}, Target: job.Endpoint{Engine: job.EnginePostgreSQL},
+		Objects: job.Objects{
+			{Key: "shard_1", Value: job.DatabaseRule{Name: "all", Tables: job.Map[job.TableRule]{{Key: "customers", Value: job.TableRule{
+				DML: []string{job.DMLUpdate, job.DMLDelete}}}}}},
+			{Key: "shard_2", Value: job.DatabaseRule{Name: "all", Tables: job.Map[job.TableRule]{{Key: "customers"}}}},
+		},
+	}
+	spec.Normalize()
+	_, err := compileOne(t, spec, customers("shard_1"), customers("shard_2"))
+	require.ErrorContains(t, err, "objects.shard_1.tables.customers.dml: shard_1.customers is merged into all.customers with shard_2.customers but its dml list leaves out insert")
+	require.Equal(t, errs.InvalidParameter, errs.CodeOf(err))
+	require.NotContains(t, err.Error(), "objects.shard_2.tables.customers.dml", "the other table carries inserts")
+
+	spec.Objects[0].Value.Tables[0].Value.DML = []string{job.DMLInsert, job.DMLUpdate}
+	_, err = compileOne(t, spec, customers("shard_1"), customers("shard_2"))
+	require.NoError(t, err, "insert without delete still merges")
+
+	spec.Objects[0].Value.Tables[0].Value.DML = []string{job.DMLUpdate}
+	spec.Type, spec.Phases = job.TypeMigration, nil
+	spec.Normalize()
+	_, err = compileOne(t, spec, customers("shard_1"), customers("shard_2"))
+	require.NoError(t, err, "a migration copies rows; its dml list is not read")
+}

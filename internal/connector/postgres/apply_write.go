@@ -50,6 +50,8 @@ type applyPlan struct {
 	uniques [][]int
 	maxRows int
 
+	// conflict is "" when the key is no unique key of the table (a merged
+	// table's key with the columns telling its sources apart): no upserts.
 	insertPrefix string // INSERT INTO t (...) VALUES
 	conflict     string // ON CONFLICT (key) DO UPDATE SET ... | DO NOTHING
 	returnKey    string // k1::text, k2::text
@@ -118,8 +120,10 @@ func (a *applier) plan(ctx context.Context, at *connector.ApplyTable) (*applyPla
 		}
 		uniques = append([]schema.Index{pk}, uniques...)
 	}
+	keyUnique := false
 	for _, ix := range uniques {
 		if !ix.Unique || ix.Where != "" || sameColumns(ix, at.Key) {
+			keyUnique = keyUnique || ix.Unique && ix.Where == "" && sameColumns(ix, at.Key)
 			continue
 		}
 		var pos []int
@@ -148,7 +152,7 @@ func (a *applier) plan(ctx context.Context, at *connector.ApplyTable) (*applyPla
 			set = append(set, quoteIdent(c.name)+" = EXCLUDED."+quoteIdent(c.name))
 		}
 	}
-	if len(at.Key) > 0 {
+	if len(at.Key) > 0 && keyUnique {
 		p.conflict = " ON CONFLICT (" + strings.Join(p.keySQL, ", ") + ") DO NOTHING"
 		if len(set) > 0 {
 			p.conflict = " ON CONFLICT (" + strings.Join(p.keySQL, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
@@ -273,7 +277,26 @@ func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, sa
 			return err
 		}
 	}
+	if safe && len(p.keyPos) > 0 && p.conflict == "" { // no upsert on this key: the rows with it go first
+		keys := make([]value.Row, len(rows))
+		for i, r := range rows {
+			keys[i] = p.keyOf(r)
+		}
+		if err := a.deleteWhere(ctx, p, p.keyPos, keys, false); err != nil {
+			return err
+		}
+		return a.upsert(ctx, p, rows, false, false)
+	}
 	return a.upsert(ctx, p, rows, safe && len(p.keyPos) > 0, false)
+}
+
+// keyOf returns the key values of a row.
+func (p *applyPlan) keyOf(row value.Row) value.Row {
+	k := make(value.Row, len(p.keyPos))
+	for i, pos := range p.keyPos {
+		k[i] = row[pos]
+	}
+	return k
 }
 
 // upsert writes rows with multi-row INSERTs; onConflict makes them upserts;
@@ -424,7 +447,7 @@ func (a *applier) update(ctx context.Context, p *applyPlan, b *connector.ApplyBa
 		}
 		return a.insert(ctx, p, b.Rows, true)
 	}
-	if b.Present == nil && len(old) == 0 {
+	if b.Present == nil && len(old) == 0 && p.conflict != "" {
 		return a.upsert(ctx, p, b.Rows, true, true)
 	}
 	for i := range b.Rows {
