@@ -302,7 +302,7 @@ func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, sa
 	for len(rows) > 0 {
 		n, bytes := 0, 0
 		for n < len(rows) && n < p.maxRows && (n == 0 || bytes < budget) {
-			if p.enums && p.hasEnumError(rows[n]) {
+			if p.enums && p.hasEnumError(rows[n], nil) {
 				break
 			}
 			bytes += rows[n].Size() + 8*len(rows[n])
@@ -370,22 +370,26 @@ func (a *applier) insertRows(ctx context.Context, p *applyPlan, rows []value.Row
 	return nil
 }
 
-func (p *applyPlan) hasEnumError(row value.Row) bool {
+// hasEnumError reports whether a written column of row (one present in
+// the update, present nil: every one) holds an ENUM's error value, the empty string.
+func (p *applyPlan) hasEnumError(row value.Row, present []bool) bool {
 	for _, c := range p.cols {
-		if isEnumError(c.typ, row[c.pos]) {
+		if (present == nil || present[c.pos]) && isEnumError(c.typ, row[c.pos]) {
 			return true
 		}
 	}
 	return false
 }
 
-// insertNonStrict inserts a row holding an ENUM's error value ”, which
-// only a non-strict sql_mode stores; every warning must be that value's.
+// nonStrictMode is the sink's sql_mode without STRICT_ALL_TABLES: the only
+// mode in which an ENUM's error value (the empty string) is stored.
+const nonStrictMode = "'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES'"
+
+// insertNonStrict inserts a row holding an ENUM's error value, the empty string.
 func (a *applier) insertNonStrict(ctx context.Context, p *applyPlan, row value.Row) error {
-	mode := "'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES'"
-	q := "SET STATEMENT sql_mode = " + mode + " FOR " + p.insertPrefix + p.rowSQL
+	q := "SET STATEMENT sql_mode = " + nonStrictMode + " FOR " + p.insertPrefix + p.rowSQL
 	if !a.s.srv.mariadb {
-		q = "INSERT /*+ SET_VAR(sql_mode = " + mode + ") */" + strings.TrimPrefix(p.insertPrefix, "INSERT") + p.rowSQL
+		q = "INSERT /*+ SET_VAR(sql_mode = " + nonStrictMode + ") */" + strings.TrimPrefix(p.insertPrefix, "INSERT") + p.rowSQL
 	}
 	args, err := p.fill(nil, []value.Row{row}, nil)
 	if err != nil {
@@ -394,9 +398,27 @@ func (a *applier) insertNonStrict(ctx context.Context, p *applyPlan, row value.R
 	if _, err := a.conn.ExecContext(ctx, q, args...); err != nil {
 		return p.writeError(err, "insert")
 	}
+	return a.onlyEnumWarnings(ctx, p, row, nil)
+}
+
+// updateNonStrict runs an UPDATE (statement q) that writes an ENUM error
+// value (the empty string) outside strict mode.
+func (a *applier) updateNonStrict(ctx context.Context, q string, args []any) (interface{ RowsAffected() (int64, error) }, error) {
+	if a.s.srv.mariadb {
+		q = "SET STATEMENT sql_mode = " + nonStrictMode + " FOR " + q
+	} else {
+		q = "UPDATE /*+ SET_VAR(sql_mode = " + nonStrictMode + ") */" + strings.TrimPrefix(q, "UPDATE")
+	}
+	return a.conn.ExecContext(ctx, q, args...)
+}
+
+// onlyEnumWarnings checks that the warnings of the statement that just ran
+// outside strict mode are exactly one per ENUM error value it wrote:
+// anything else the non-strict mode let through (a truncation) fails.
+func (a *applier) onlyEnumWarnings(ctx context.Context, p *applyPlan, row value.Row, present []bool) error {
 	want := 0
 	for _, c := range p.cols {
-		if isEnumError(c.typ, row[c.pos]) {
+		if (present == nil || present[c.pos]) && isEnumError(c.typ, row[c.pos]) {
 			want++
 		}
 	}
@@ -521,9 +543,20 @@ func (a *applier) updateOne(ctx context.Context, p *applyPlan, key, row value.Ro
 	if len(p.keyPos) == 0 {
 		b.WriteString(" LIMIT 1")
 	}
-	res, err := a.exec(ctx, b.String(), args)
+	var res interface{ RowsAffected() (int64, error) }
+	nonStrict := p.enums && p.hasEnumError(row, present) // outside strict mode, as inserts of such rows
+	if nonStrict {
+		res, err = a.updateNonStrict(ctx, b.String(), args)
+	} else {
+		res, err = a.exec(ctx, b.String(), args)
+	}
 	if err != nil {
 		return p.writeError(err, "update")
+	}
+	if nonStrict {
+		if err := a.onlyEnumWarnings(ctx, p, row, present); err != nil {
+			return err
+		}
 	}
 	if safe {
 		return nil
