@@ -119,6 +119,9 @@ func (c *catalog) readSchema(ctx context.Context, db string, tables map[string]*
 	if err := c.readColumns(ctx, db, tables); err != nil {
 		return err
 	}
+	if err := c.readWideLabels(ctx, db, tables); err != nil {
+		return err
+	}
 	if err := c.readIndexes(ctx, db, tables); err != nil {
 		return err
 	}
