@@ -119,3 +119,25 @@ func TestBinlogValuesCompressedNoMetadata(t *testing.T) {
 	e.exec(valuesDDL)
 	e.binlogMatchesSnapshot("vals", valueInserts(valueCases()))
 }
+
+// A statement the parser cannot read in another database, about a table
+// named like a followed one (another tenant's copy of the schema), holds
+// nothing: the followed table's own schema change and rows right after it
+// decode as they were written (before, they stopped the stream: the
+// followed table's structure read for the other statement was already the
+// later one).
+func TestBinlogUnparsedDDLOtherDatabase(t *testing.T) {
+	e := dedicated(t, testenv.MariaDBOptions{BinlogRowMetadata: "NO_LOG"})
+	other := e.srv.NewDatabase(t)
+	e.exec("CREATE TABLE t (id INT PRIMARY KEY, a INT)")
+	src := e.source()
+	lj := e.logJob("t")
+	from, tables := e.logSnapshot(src, lj)
+	e.srv.Exec(t, other, "CREATE TABLE t (id INT PRIMARY KEY, u UUID)", "INSERT INTO t VALUES (1, UUID())")
+	e.exec("ALTER TABLE t ADD COLUMN x INT FIRST", "INSERT INTO t VALUES (7, 1, 2)")
+	st := stream{t, e.follow(src, lj, from, tables)}
+	d := st.ddl()
+	require.Equal(t, []string{"x", "id", "a"}, d.Table.Names())
+	_, rows, _ := st.txn()
+	require.Equal(t, map[string]string{"x": "7", "id": "1", "a": "2"}, rowMap(rows[0].Table, rows[0].After))
+}

@@ -73,6 +73,7 @@ func TestApplyStatementOutcomes(t *testing.T) {
 	}
 	p := newDDLParser()
 	cases := []struct {
+		db      string // the statement's default database ("db" if empty)
 		sql     string
 		kinds   []string
 		reread  []tableKey
@@ -109,10 +110,21 @@ func TestApplyStatementOutcomes(t *testing.T) {
 		{sql: "INSERT INTO other.u SELECT * FROM t"},
 		{sql: "GRANT SELECT ON db.* TO x"},
 		{sql: "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.id = 1", reread: []tableKey{{"db", "t"}}},
+		// Another database's same-named table: out of reach unless named.
+		{db: "other", sql: "ALTER TABLE t ADD COLUMN u UUID"},
+		{db: "other", sql: "CREATE TABLE t (u UUID)"},
+		{db: "other", sql: "ALTER TABLE db.t ADD COLUMN u UUID", reread: []tableKey{{"db", "t"}}},
+		{db: "other", sql: "ALTER TABLE `db` . `t` ADD COLUMN u INET6", reread: []tableKey{{"db", "t"}}},
+		{db: "other", sql: "ALTER TABLE DB.t ADD COLUMN u UUID", reread: []tableKey{{"db", "t"}}}, // case folded: held, to be safe
+		{db: "DB", sql: "ALTER TABLE t ADD COLUMN u UUID", reread: []tableKey{{"db", "t"}}},
 	}
 	for _, c := range cases {
 		h := newHist()
-		o, err := h.applyStatement(p, c.sql, "db", 0)
+		db := c.db
+		if db == "" {
+			db = "db"
+		}
+		o, err := h.applyStatement(p, c.sql, db, 0)
 		if c.wantErr {
 			require.Error(t, err, c.sql)
 			continue

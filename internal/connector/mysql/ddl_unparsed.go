@@ -15,7 +15,11 @@ var createTableRe = regexp.MustCompile("(?is)^\\s*create\\s+(?:or\\s+replace\\s+
 
 // unparsed finds the followed tables an unparseable statement may touch:
 // every followed table whose name appears in it as an identifier, and the
-// table a CREATE TABLE in a followed database makes.
+// table a CREATE TABLE in a followed database makes. A statement reaches
+// a table of another database than its default one only by naming that
+// database: a same-named table of an unfollowed database (another tenant's
+// copy of the schema) does not hold a followed one, whose structure read
+// later could then differ from the binlog's and stop the job.
 func (h *schemaHistory) unparsed(sql, db string, perr error) ddlOutcome {
 	out := ddlOutcome{kind: ddlKindOf(sql), why: "the TiDB parser cannot read it (" + firstLine(perr.Error()) + ")"}
 	idents := map[string]bool{}
@@ -23,7 +27,8 @@ func (h *schemaHistory) unparsed(sql, db string, perr error) ddlOutcome {
 		idents[strings.ToLower(id)] = true
 	}
 	for k, t := range h.tables {
-		if idents[strings.ToLower(t.Name)] {
+		inReach := strings.EqualFold(t.Schema, db) || idents[strings.ToLower(t.Schema)]
+		if idents[strings.ToLower(t.Name)] && inReach {
 			out.reread = append(out.reread, k)
 		}
 	}
