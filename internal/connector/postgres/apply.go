@@ -226,12 +226,22 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 	if err != nil {
 		return a.fail(err)
 	}
-	if err := a.tx.Commit(ctx); err != nil {
+	// The COMMIT is not abandoned when ctx ends (a pause, another worker's
+	// failure): a COMMIT the server already runs lands even when the client
+	// stops waiting, possibly after the next run has read the checkpoints,
+	// and that run would apply the same rows again. It gets a bounded wait
+	// of its own instead.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := a.tx.Commit(cctx); err != nil {
 		return a.fail(wrapErr(err, "apply worker %d: commit", a.worker))
 	}
 	a.tx = nil
 	return nil
 }
+
+// commitTimeout bounds a COMMIT that outlives its run's context.
+const commitTimeout = time.Minute
 
 const checkpointSQL = `INSERT INTO dts_meta.checkpoints (job_id, worker, workers, txn_pos, seq, complete, ack_pos, updated_at)
 	VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, now())
