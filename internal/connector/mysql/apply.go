@@ -129,12 +129,22 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 	if !a.inTx {
 		return nil
 	}
-	if _, err := a.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	// The COMMIT is not abandoned when ctx ends (a pause, another worker's
+	// failure): one the server already runs lands even when the client
+	// stops waiting, possibly after the next run has read the checkpoints,
+	// and that run would apply the same rows again. It gets a bounded wait
+	// of its own instead.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if _, err := a.conn.ExecContext(cctx, "COMMIT"); err != nil {
 		return a.fail(fmt.Errorf("apply worker %d: commit: %w", a.worker, err))
 	}
 	a.inTx = false
 	return nil
 }
+
+// commitTimeout bounds a COMMIT that outlives its run's context.
+const commitTimeout = time.Minute
 
 const checkpointSQL = "INSERT INTO `dts_meta`.`checkpoints` (`job_id`, `worker`, `workers`, `txn_pos`, `seq`, `complete`, `ack_pos`, `updated_at`) " +
 	"VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE `workers` = VALUES(`workers`), `txn_pos` = VALUES(`txn_pos`), " +
