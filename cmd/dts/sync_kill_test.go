@@ -19,8 +19,8 @@ import (
 
 // TestSyncSurvivesKill9 runs a sync job as `dts run` and kills it for real
 // (SIGKILL) three times while a workload changes the source - inserts,
-// updates, deletes, primary-key changes, a column added, one transaction
-// of 50,000 rows - and starts it again each time. Once the workload stops
+// updates, deletes, primary-key changes, a column added with a default,
+// one transaction of 50,000 rows - and starts it again each time. Once the workload stops
 // and the job caught up, the target equals the source row by row on every
 // column; a PostgreSQL source's slot is never confirmed past the
 // checkpoint on the target.
@@ -121,11 +121,12 @@ func (r *killRig) run() {
 	r.killAndRestart("while following the workload")
 
 	// 2: killed while the target applies the big transaction, after a
-	// column was added. The big transaction ends by updating row 1, which
+	// column was added with a default (the rows the target holds already
+	// must show it as the source's do). The big transaction ends by updating row 1, which
 	// a session of the test holds locked on the target: the worker it
 	// goes to waits there, in the middle of the transaction, until killed.
 	r.waitProgress("after the first restart", w)
-	r.src.Exec(t, r.srcDB, "ALTER TABLE t ADD COLUMN note VARCHAR(32)")
+	r.src.Exec(t, r.srcDB, "ALTER TABLE t ADD COLUMN note VARCHAR(32) DEFAULT 'dflt'")
 	w.altered.Store(true)
 	// The lock would keep the ALTER TABLE from the target: taken after it.
 	r.waitFor("the new column on the target", func() bool {
@@ -344,7 +345,8 @@ func (r *killRig) requireSlotBehindCheckpoint() {
 	rows, err := r.dstConn.Query(r.q("SELECT worker, ack_pos FROM dts_meta.checkpoints WHERE job_id = ?"), r.jobID)
 	require.NoError(r.t, err)
 	defer rows.Close()
-	for rows.Next() {
+	workers := 0
+	for ; rows.Next(); workers++ {
 		var worker int
 		var ack string
 		require.NoError(r.t, rows.Scan(&worker, &ack))
@@ -353,6 +355,7 @@ func (r *killRig) requireSlotBehindCheckpoint() {
 		require.LessOrEqual(r.t, confirmed.LSN, pos.LSN, "the slot is confirmed at %s, past worker %d's checkpoint %s", confirmed, worker, pos)
 	}
 	require.NoError(r.t, rows.Err())
+	require.Positive(r.t, workers, "the job's checkpoints on the target") // the first kill comes after them
 }
 
 // runChild is `dts run FILE` as a child process.
