@@ -85,7 +85,7 @@ func newKillRig(t *testing.T, src, dst *testenv.Server) *killRig {
 	src.Exec(t, r.srcDB, create, seed)
 
 	// A MariaDB target's database is also the apply sessions' default one:
-	// applyingBig finds them by it.
+	// applyWaits finds them by it.
 	dstSchema := r.dstDB
 	r.table = "`" + r.dstDB + "`.t"
 	if !dst.Engine.IsMySQL() {
@@ -188,7 +188,7 @@ func (r *killRig) waitFor(what string, cond func() bool) {
 	}
 }
 
-// q writes a statement's placeholders in the target's dialect.
+// q writes a statement's one placeholder in the target's dialect.
 func (r *killRig) q(query string) string {
 	if r.dst.Engine.IsMySQL() {
 		return query
