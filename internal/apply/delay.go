@@ -2,8 +2,6 @@ package apply
 
 import (
 	"time"
-
-	"github.com/dtsorg/dts/internal/change"
 )
 
 // Delay: how long the oldest change the target lacks has waited, by the
@@ -53,12 +51,12 @@ func (s *Stats) nowAtSource() time.Time {
 	return s.sourceNow(time.Now())
 }
 
-// sawHeartbeat records a heartbeat: the source had nothing after pos at
-// its time at (zero: the source sent no time).
-func (s *Stats) sawHeartbeat(pos change.Position, at time.Time) {
+// sawHeartbeat records a heartbeat: the stream delivered everything the
+// source had at its time at (zero: the source sent no time).
+func (s *Stats) sawHeartbeat(at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.hbPos = pos
+	s.beat = true
 	if at.IsZero() {
 		return
 	}

@@ -18,10 +18,11 @@ type Stats struct {
 	lastApplied time.Time
 
 	// The delay's inputs (delay.go).
-	clockAt, clockRecv time.Time       // the source's time, and ours when we learnt it
-	oldest             time.Time       // source time of the oldest transaction not applied everywhere; zero: none
-	hbAt               time.Time       // the newest heartbeat's source time
-	hbPos              change.Position // and position
+	clockAt, clockRecv time.Time // the source's time, and ours when we learnt it
+	oldest             time.Time // source time of the oldest transaction not applied everywhere; zero: none
+	hbAt               time.Time // the newest heartbeat's source time
+	// beat: a heartbeat came in the current attempt to follow the source.
+	beat bool
 
 	samples []rateSample // applied rows over time, for the rate
 
@@ -74,16 +75,34 @@ func (s *Stats) Snapshot() StatsSnapshot {
 			snap.RowsPerSecond = float64(last.rows-first.rows) / d
 		}
 	}
-	snap.CaughtUp = s.oldest.IsZero() && !s.hbPos.IsZero() && change.Compare(s.position, s.hbPos) >= 0
+	// A heartbeat comes after everything the source had before it, so once
+	// nothing delivered waits, all of that is applied. Its position is not
+	// compared with the applied one: workers commit a checkpoint at a
+	// heartbeat only when idle, at most every IdleInterval, and a
+	// PostgreSQL keepalive's WAL end moves on with every write on the
+	// server (other databases', the target's own checkpoints when it
+	// shares the server), so the applied position can trail the newest
+	// heartbeat for good on an idle job with nothing left to apply.
+	snap.CaughtUp = s.beat && s.oldest.IsZero()
 	snap.Delay, snap.DelayKnown = s.delay(now)
 	return snap
 }
 
-// Retried records that the phase starts over after err.
+// Retried records that the phase starts over after err: it is not caught
+// up until a heartbeat of the next attempt says so.
 func (s *Stats) Retried(err error) {
 	s.mu.Lock()
 	s.retries++
 	s.retryErr = err.Error()
+	s.beat = false
+	s.mu.Unlock()
+}
+
+// attempt records that an attempt to follow the source starts: what the
+// source said to an earlier one no longer tells whether the job is caught up.
+func (s *Stats) attempt() {
+	s.mu.Lock()
+	s.beat = false
 	s.mu.Unlock()
 }
 

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func TestDelayBySourceClock(t *testing.T) {
 	tr.noteCommit(lsnPos(10), src.Add(-30*time.Second))
 	tr.noteBegin(src.Add(-10 * time.Second))
 	tr.noteCommit(lsnPos(20), src.Add(-10*time.Second))
-	s.sawHeartbeat(lsnPos(20), src)
+	s.sawHeartbeat(src)
 	d, ok := delayAt(s, 2*time.Second)
 	require.True(t, ok)
 	assert.Equal(t, 32*time.Second, d, "the oldest waiting transaction is 30 s old at the heartbeat")
@@ -99,7 +100,7 @@ func TestCommitNotedAfterItsAck(t *testing.T) {
 	require.NoError(t, tr.done(0, end(lsnPos(10)), 0))
 	at := time.Now().Add(-time.Minute)
 	tr.noteCommit(lsnPos(10), at)
-	s.sawHeartbeat(lsnPos(10), time.Now())
+	s.sawHeartbeat(time.Now())
 	snap := s.Snapshot()
 	assert.True(t, snap.CaughtUp)
 	assert.Equal(t, at, snap.LastCommitTime)
@@ -117,4 +118,55 @@ func TestRateOfABurstRightAfterStart(t *testing.T) {
 	snap := s.Snapshot()
 	require.Equal(t, int64(200), snap.AppliedRows)
 	require.Positive(t, snap.RowsPerSecond)
+}
+
+// An idle source's heartbeat may name a position no worker committed a
+// checkpoint at yet: workers commit one at a heartbeat only when idle, at
+// most every IdleInterval, while a PostgreSQL keepalive carries the WAL
+// end, which moves with every write on the server (other databases', the
+// target's own checkpoints when it shares the server). Everything the
+// source had at the heartbeat is applied all the same: caught up.
+func TestCaughtUpBeforeTheHeartbeatIsCommitted(t *testing.T) {
+	s := NewStats()
+	tr := newTestTracker(s, 2)
+	now := time.Now()
+	tr.noteBegin(now)
+	tr.noteCommit(lsnPos(10), now)
+	require.NoError(t, tr.done(0, end(lsnPos(10)), 1))
+	require.NoError(t, tr.done(1, end(lsnPos(10)), 0))
+
+	s.sawHeartbeat(now)
+	assert.True(t, s.Snapshot().CaughtUp, "the transaction before the heartbeat is applied everywhere")
+	require.NoError(t, tr.done(0, end(lsnPos(30)), 0))
+	s.sawHeartbeat(now) // the WAL moved on again before worker 1 committed at 30
+	assert.True(t, s.Snapshot().CaughtUp, "heartbeats ahead of the checkpoints, one after another")
+	assert.Equal(t, lsnPos(10), s.Snapshot().Position, "the position stays what every worker committed")
+
+	// A transaction delivered after the heartbeat waits until every
+	// worker has it.
+	tr.noteBegin(now)
+	assert.False(t, s.Snapshot().CaughtUp, "a transaction is being delivered")
+	tr.noteCommit(lsnPos(50), now)
+	require.NoError(t, tr.done(0, end(lsnPos(50)), 1))
+	assert.False(t, s.Snapshot().CaughtUp, "worker 1 has not committed past it")
+	require.NoError(t, tr.done(1, end(lsnPos(50)), 0))
+	assert.True(t, s.Snapshot().CaughtUp)
+}
+
+// After a transient failure the phase follows again with the same stats:
+// it is not caught up on the word of the failed attempt's heartbeat - the
+// source may have moved on meanwhile - until a heartbeat of its own.
+func TestCaughtUpOnlyOnTheCurrentAttemptsHeartbeat(t *testing.T) {
+	s := NewStats()
+	tr := newTestTracker(s, 1)
+	s.sawHeartbeat(time.Now())
+	require.NoError(t, tr.done(0, end(lsnPos(10)), 0))
+	require.True(t, s.Snapshot().CaughtUp)
+
+	s.Retried(errors.New("connection lost"))
+	assert.False(t, s.Snapshot().CaughtUp, "between attempts")
+	newTestTracker(s, 1) // the next attempt
+	assert.False(t, s.Snapshot().CaughtUp, "nothing heard from the source yet")
+	s.sawHeartbeat(time.Now())
+	assert.True(t, s.Snapshot().CaughtUp)
 }

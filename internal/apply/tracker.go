@@ -35,7 +35,9 @@ type commitMark struct {
 	at  time.Time
 }
 
+// newTracker starts an attempt to follow the source (one per Coordinator).
 func newTracker(resume []connector.Checkpoint, stats *Stats, stopAt change.Position, stop func()) *tracker {
+	stats.attempt()
 	t := &tracker{committed: append([]connector.Checkpoint(nil), resume...), stats: stats, stopAt: stopAt, stop: stop}
 	t.acked = t.minAck()
 	return t
