@@ -267,6 +267,22 @@ func (pgDialect) limitAll() (string, any) { return "", nil }
 
 func (pgDialect) asText(expr string) string { return "(" + expr + ")::text" }
 
+// text is a literal standard_conforming_strings never changes: an E”
+// string whose every byte outside plain ASCII letters and digits is escaped.
+func (pgDialect) text(v []byte) string {
+	var b strings.Builder
+	b.WriteString("E'")
+	for _, c := range v {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || c == '_' || c == '-' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "\\x%02x", c)
+	}
+	b.WriteString("'::text")
+	return b.String()
+}
+
 func (pgDialect) decode(c *schema.Column, _ *col, v []byte) []byte {
 	if v != nil && isFloat(c.Type.Kind) {
 		return floatText(v)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -95,6 +96,11 @@ func (t *tableRun) insertSQL(rd repairDialect, src value.Row, upsert bool) (stri
 		}
 		cols, vals = append(cols, rd.quote(c.Name)), append(vals, lit)
 	}
+	fc, fv, err := t.fillSQL(rd, change.OpInsert)
+	if err != nil {
+		return "", err
+	}
+	cols, vals = append(cols, fc...), append(vals, fv...)
 	if !upsert {
 		return "INSERT INTO " + rd.table(t.p.dst) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")", nil
 	}
@@ -121,11 +127,35 @@ func (t *tableRun) updateSQL(rd repairDialect, d diffRow) (string, error) {
 	if len(sets) == 0 {
 		return "", nil
 	}
+	fc, fv, err := t.fillSQL(rd, change.OpUpdate)
+	if err != nil {
+		return "", err
+	}
+	for i := range fc {
+		sets = append(sets, fc[i]+" = "+fv[i])
+	}
 	cond, err := t.keyCond(rd, d.key)
 	if err != nil {
 		return "", err
 	}
 	return "UPDATE " + rd.table(t.p.dst) + " SET " + strings.Join(sets, ", ") + " WHERE " + cond, nil
+}
+
+// fillSQL returns the added columns the compare does not compare (from
+// operation or commit_time) with their values for a change op made by
+// the repair now, as the job fills them (see added.go).
+func (t *tableRun) fillSQL(rd repairDialect, op change.Op) (cols, vals []string, err error) {
+	for _, f := range t.p.fill {
+		if !writable(f.c) {
+			continue
+		}
+		lit, err := rd.literal(f.c, f.added.Value(t.p.src, op, t.at))
+		if err != nil {
+			return nil, nil, fmt.Errorf("column %s: %w", f.c.Name, err)
+		}
+		cols, vals = append(cols, rd.quote(f.c.Name)), append(vals, lit)
+	}
+	return cols, vals, nil
 }
 
 // keyCond selects a row of the target by its key.
