@@ -57,7 +57,10 @@ func (cr *content) repairFor(t *tableRun, diffs []diffRow) ([]string, error) {
 		case len(t.p.key) == 0:
 			stmt, err = t.deleteRowSQL(rd, d.dst)
 		case d.kind == RowMissing:
-			stmt, err = t.insertSQL(rd, d.src, true)
+			// In a merged table the key may be another source's row:
+			// never an upsert, which would overwrite it (the INSERT fails
+			// instead, and the repair reports it).
+			stmt, err = t.insertSQL(rd, d.src, len(t.p.fixed) == 0)
 			inserted = true
 		case d.kind == RowChanged:
 			stmt, err = t.updateSQL(rd, d)
@@ -158,7 +161,8 @@ func (t *tableRun) fillSQL(rd repairDialect, op change.Op) (cols, vals []string,
 	return cols, vals, nil
 }
 
-// keyCond selects a row of the target by its key.
+// keyCond selects a row of the target by its key and, in a merged table,
+// by the added columns that make it this source's row.
 func (t *tableRun) keyCond(rd repairDialect, key value.Row) (string, error) {
 	var conds []string
 	for j, i := range t.p.key {
@@ -168,6 +172,13 @@ func (t *tableRun) keyCond(rd repairDialect, key value.Row) (string, error) {
 			return "", fmt.Errorf("key column %s: %w", c.Name, err)
 		}
 		conds = append(conds, rd.quote(c.Name)+" = "+lit)
+	}
+	for _, f := range t.ts[1].fixed {
+		lit, err := rd.literal(f.c, f.val)
+		if err != nil {
+			return "", fmt.Errorf("column %s: %w", f.c.Name, err)
+		}
+		conds = append(conds, rd.quote(f.c.Name)+" = "+lit)
 	}
 	return strings.Join(conds, " AND "), nil
 }
