@@ -54,3 +54,30 @@ func (p *pair) addedColumns(sameEngine bool) {
 			"not from its rows", strings.Join(skipped, ", ")))
 	}
 }
+
+// dmlNote says what a table's dml list that leaves out operations makes
+// of its compare: the target departs from the source by design (rows the
+// source deleted stay, say), the compare reports it all the same, and the
+// repair would undo it.
+func (p *pair) dmlNote() {
+	if p.plan == nil {
+		return
+	}
+	var left []string
+	for _, d := range []struct {
+		carried  bool
+		op, what string
+	}{
+		{p.plan.DML.Insert, "insert", "rows inserted on the source are missing"},
+		{p.plan.DML.Update, "update", "rows updated on the source are changed"},
+		{p.plan.DML.Delete, "delete", "rows deleted on the source are extra"},
+	} {
+		if !d.carried {
+			left = append(left, fmt.Sprintf("without %s, %s", d.op, d.what))
+		}
+	}
+	if len(left) > 0 {
+		p.notes = append(p.notes, "the table's dml list departs from the source by design ("+strings.Join(left, "; ")+
+			"): such differences are reported, and a repair undoes them")
+	}
+}

@@ -152,6 +152,9 @@ func selectPairs(ctx context.Context, spec *job.Spec, only []string, src, tgt co
 		}
 		p.merge(plans)
 		p.columns(spec.Source.Engine.IsMySQL() == spec.Target.Engine.IsMySQL())
+		if spec.EffectivePhases().Incremental {
+			p.dmlNote()
+		}
 		for i, e := range []job.Endpoint{spec.Source, spec.Target} {
 			if e.Engine.IsMySQL() {
 				mysqlBare(p.cols, i)
