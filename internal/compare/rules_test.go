@@ -66,6 +66,16 @@ func TestCompareFollowsRules(t *testing.T) {
 				}
 			}
 
+			// A merged table's row that none of its sources' values claim
+			// is in no table's share: a warning says so.
+			out.exec(t, "INSERT INTO all_orders (id, amount, shard) VALUES (99, 1, 'nobody'), (98, 1, NULL)")
+			rep := runCompare(t, spec, testOptions(compare.TypeRows), nil).Report
+			requireEqual(t, rep)
+			require.Len(t, rep.Warnings, 1)
+			require.Contains(t, rep.Warnings[0], "target table "+out.schema+".all_orders holds 2 rows whose added columns (shard) hold the values of none")
+			out.exec(t, "DELETE FROM all_orders WHERE id IN (98, 99)")
+			require.Empty(t, runCompare(t, spec, testOptions(compare.TypeContent), nil).Report.Warnings)
+
 			src.exec(t, "UPDATE customers SET ssn = 'changed' WHERE id = 3") // excluded: never a difference
 			out.exec(t,
 				"UPDATE clients SET mail = 'changed@x' WHERE id = 2",
@@ -76,7 +86,7 @@ func TestCompareFollowsRules(t *testing.T) {
 					src.schema+"', 'customers', 'insert', 'v1')",
 				"DELETE FROM all_orders WHERE id = 12",
 			)
-			rep := runCompare(t, spec, testOptions(compare.TypeContent), nil).Report
+			rep = runCompare(t, spec, testOptions(compare.TypeContent), nil).Report
 			require.Equal(t, compare.StatusDifferent, rep.Status)
 			customers := tableReport(t, rep, "customers")
 			require.Equal(t, [3]int64{1, 0, 2}, [3]int64{customers.Extra, customers.Missing, customers.Changed}, "%s", showRows(customers.Rows))
