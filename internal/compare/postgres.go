@@ -267,8 +267,9 @@ func (pgDialect) limitAll() (string, any) { return "", nil }
 
 func (pgDialect) asText(expr string) string { return "(" + expr + ")::text" }
 
-// text is a literal standard_conforming_strings never changes: an E”
-// string whose every byte outside plain ASCII letters and digits is escaped.
+// text is a literal no setting changes (standard_conforming_strings): an
+// escape string constant whose every byte but letters, digits, space, '_'
+// and '-' is written as a \x escape.
 func (pgDialect) text(v []byte) string {
 	var b strings.Builder
 	b.WriteString("E'")
