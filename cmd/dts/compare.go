@@ -245,7 +245,11 @@ func printReport(g *globals, r *compare.Report) {
 		for _, d := range t.Rows {
 			fmt.Fprintf(g.stdout, "  %-7s %s", d.Kind, cells(d.Key))
 			for _, c := range d.Columns {
-				fmt.Fprintf(g.stdout, "  %s: %s → %s", c.Column, shown(c.Source), shown(c.Target))
+				name := c.Column
+				if c.SourceColumn != "" {
+					name += " (source " + c.SourceColumn + ")"
+				}
+				fmt.Fprintf(g.stdout, "  %s: %s → %s", name, shown(c.Source), shown(c.Target))
 			}
 			fmt.Fprintln(g.stdout)
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dtsorg/dts/internal/catalog"
 	"github.com/dtsorg/dts/internal/value"
@@ -68,6 +69,9 @@ type tableRun struct {
 	m       int64
 	// found are the rows found different for good.
 	found []diffRow
+	// at is when the table's repair SQL is made: the commit time it
+	// writes into added commit_time columns.
+	at time.Time
 }
 
 // keep takes the keys of suspect rows within the compare's budget and

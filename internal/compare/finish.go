@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -54,6 +55,7 @@ func (cr *content) finishTable(ctx context.Context, t *tableRun) ([]string, erro
 	rep.Reason = strings.Join(notes, "; ")
 	t.tp.Diffs.Store(rep.differences())
 	t.found = s.diffs
+	t.at = time.Now()
 	return cr.repairFor(t, s.diffs)
 }
 
@@ -68,11 +70,17 @@ func (t *tableRun) rowDiff(d diffRow) RowDiff {
 		}
 	}
 	for j, i := range keyCols {
-		rd.Key = append(rd.Key, Cell{Column: t.p.cols[i].name, Value: display(t.p.cols[i], d.key[j])})
+		rd.Key = append(rd.Key, Cell{Column: t.p.cols[i].tname, Value: display(t.p.cols[i], d.key[j])})
 	}
+	// Columns go by their target names: the row to look at and repair is
+	// the target's; a renamed column says its source name too.
 	for _, i := range d.cols {
 		k := t.p.cols[i]
-		rd.Columns = append(rd.Columns, ColumnDiff{Column: k.name, Source: display(k, d.src[i]), Target: display(k, d.dst[i])})
+		cd := ColumnDiff{Column: k.tname, Source: display(k, d.src[i]), Target: display(k, d.dst[i])}
+		if !k.added && k.name != k.tname {
+			cd.SourceColumn = k.name
+		}
+		rd.Columns = append(rd.Columns, cd)
 	}
 	return rd
 }

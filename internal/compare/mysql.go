@@ -280,7 +280,7 @@ func mysqlBare(cols []*col, side int) {
 	var collation string
 	for _, k := range cols {
 		c := k.c[side]
-		if !textual(c.Type) || k.goHashed {
+		if !textual(c.Type) || k.goHashed || k.added && side == 0 {
 			continue
 		}
 		if !utf8Charset(c.Charset) || c.Collation == "" || collation != "" && c.Collation != collation {
@@ -376,6 +376,8 @@ func (mysqlDialect) aggregate(hash string) string {
 func (mysqlDialect) limitAll() (string, any) { return " LIMIT ?", int64(math.MaxInt64) }
 
 func (mysqlDialect) asText(expr string) string { return expr }
+
+func (mysqlDialect) text(v []byte) string { return mysqlString(v) }
 
 func (mysqlDialect) decode(_ *schema.Column, _ *col, v []byte) []byte { return v }
 

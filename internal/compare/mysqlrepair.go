@@ -83,7 +83,9 @@ func (d mysqlDialect) is(c *schema.Column, valueExpr string, v []byte) (string, 
 		return d.quote(c.Name) + " = " + lit, err
 	}
 	// The compare form, byte for byte: no collation folds case or spaces.
-	return valueExpr + " = X'" + strings.ToUpper(hex.EncodeToString(v)) + "'", nil
+	// Cast, as a number or time against a hex literal is no text
+	// comparison (a DECIMAL takes X'372E3530' for the integer 926823728).
+	return "CAST(" + valueExpr + " AS BINARY) = X'" + strings.ToUpper(hex.EncodeToString(v)) + "'", nil
 }
 
 func (d mysqlDialect) table(t *schema.Table) string { return d.from(t) }

@@ -44,6 +44,16 @@ type pair struct {
 	skip string
 	// notes are column problems that do not stop the compare.
 	notes []string
+	// fill are the added columns whose values the compare cannot
+	// recompute (from operation or commit_time): not compared, and filled
+	// by the repair as the job fills them for a change.
+	fill []fillCol
+}
+
+// fillCol is a target column the job fills and the compare does not compare.
+type fillCol struct {
+	c     *schema.Column // on the target
+	added *transform.Added
 }
 
 // fixedValue is a target column and the value every row of one source holds in it.
@@ -69,6 +79,12 @@ type col struct {
 	goHashed bool
 	// normDecimal trims trailing fraction zeros (the scales differ).
 	normDecimal bool
+	// added: the column is one the job adds (add_columns) with a value it
+	// knows for every row of the source table (a constant, the source's
+	// database or table name): the source side selects that value, lit
+	// (in compare form), as a literal.
+	added bool
+	lit   []byte
 	// bare says a MySQL side's text column is concatenated as it is, not
 	// as bytes: every text column of its table has one collation, so no
 	// "illegal mix of collations" can arise (and the copy a cast makes is saved).
@@ -136,6 +152,9 @@ func selectPairs(ctx context.Context, spec *job.Spec, only []string, src, tgt co
 		}
 		p.merge(plans)
 		p.columns(spec.Source.Engine.IsMySQL() == spec.Target.Engine.IsMySQL())
+		if spec.EffectivePhases().Incremental {
+			p.dmlNote()
+		}
 		for i, e := range []job.Endpoint{spec.Source, spec.Target} {
 			if e.Engine.IsMySQL() {
 				mysqlBare(p.cols, i)
@@ -253,6 +272,7 @@ func (p *pair) columns(sameEngine bool) {
 		}
 		p.cols = append(p.cols, newCol(sc, dc, sameEngine))
 	}
+	p.addedColumns(sameEngine)
 	if len(p.cols) == 0 {
 		p.skip = "no column of the table is on the target"
 		return
@@ -260,7 +280,7 @@ func (p *pair) columns(sameEngine bool) {
 	p.mode = modeRows
 	key := p.src.ChunkKey()
 	for _, k := range key {
-		i := slices.IndexFunc(p.cols, func(c *col) bool { return c.name == k })
+		i := slices.IndexFunc(p.cols, func(c *col) bool { return !c.added && c.name == k })
 		if i < 0 {
 			p.key = nil
 			p.skip = fmt.Sprintf("the key column %s is not on the target", k)

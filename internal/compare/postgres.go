@@ -267,6 +267,23 @@ func (pgDialect) limitAll() (string, any) { return "", nil }
 
 func (pgDialect) asText(expr string) string { return "(" + expr + ")::text" }
 
+// text is a literal no setting changes (standard_conforming_strings): an
+// escape string constant whose every byte but letters, digits, space, '_'
+// and '-' is written as a \x escape.
+func (pgDialect) text(v []byte) string {
+	var b strings.Builder
+	b.WriteString("E'")
+	for _, c := range v {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || c == '_' || c == '-' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "\\x%02x", c)
+	}
+	b.WriteString("'::text")
+	return b.String()
+}
+
 func (pgDialect) decode(c *schema.Column, _ *col, v []byte) []byte {
 	if v != nil && isFloat(c.Type.Kind) {
 		return floatText(v)

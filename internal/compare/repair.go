@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dtsorg/dts/internal/change"
 	"github.com/dtsorg/dts/internal/schema"
 	"github.com/dtsorg/dts/internal/value"
 )
@@ -56,7 +57,10 @@ func (cr *content) repairFor(t *tableRun, diffs []diffRow) ([]string, error) {
 		case len(t.p.key) == 0:
 			stmt, err = t.deleteRowSQL(rd, d.dst)
 		case d.kind == RowMissing:
-			stmt, err = t.insertSQL(rd, d.src, true)
+			// In a merged table the key may be another source's row:
+			// never an upsert, which would overwrite it (the INSERT fails
+			// instead, and the repair reports it).
+			stmt, err = t.insertSQL(rd, d.src, len(t.p.fixed) == 0)
 			inserted = true
 		case d.kind == RowChanged:
 			stmt, err = t.updateSQL(rd, d)
@@ -95,6 +99,11 @@ func (t *tableRun) insertSQL(rd repairDialect, src value.Row, upsert bool) (stri
 		}
 		cols, vals = append(cols, rd.quote(c.Name)), append(vals, lit)
 	}
+	fc, fv, err := t.fillSQL(rd, change.OpInsert)
+	if err != nil {
+		return "", err
+	}
+	cols, vals = append(cols, fc...), append(vals, fv...)
 	if !upsert {
 		return "INSERT INTO " + rd.table(t.p.dst) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")", nil
 	}
@@ -121,6 +130,13 @@ func (t *tableRun) updateSQL(rd repairDialect, d diffRow) (string, error) {
 	if len(sets) == 0 {
 		return "", nil
 	}
+	fc, fv, err := t.fillSQL(rd, change.OpUpdate)
+	if err != nil {
+		return "", err
+	}
+	for i := range fc {
+		sets = append(sets, fc[i]+" = "+fv[i])
+	}
 	cond, err := t.keyCond(rd, d.key)
 	if err != nil {
 		return "", err
@@ -128,7 +144,25 @@ func (t *tableRun) updateSQL(rd repairDialect, d diffRow) (string, error) {
 	return "UPDATE " + rd.table(t.p.dst) + " SET " + strings.Join(sets, ", ") + " WHERE " + cond, nil
 }
 
-// keyCond selects a row of the target by its key.
+// fillSQL returns the added columns the compare does not compare (from
+// operation or commit_time) with their values for a change op made by
+// the repair now, as the job fills them (see added.go).
+func (t *tableRun) fillSQL(rd repairDialect, op change.Op) (cols, vals []string, err error) {
+	for _, f := range t.p.fill {
+		if !writable(f.c) {
+			continue
+		}
+		lit, err := rd.literal(f.c, f.added.Value(t.p.src, op, t.at))
+		if err != nil {
+			return nil, nil, fmt.Errorf("column %s: %w", f.c.Name, err)
+		}
+		cols, vals = append(cols, rd.quote(f.c.Name)), append(vals, lit)
+	}
+	return cols, vals, nil
+}
+
+// keyCond selects a row of the target by its key and, in a merged table,
+// by the added columns that make it this source's row.
 func (t *tableRun) keyCond(rd repairDialect, key value.Row) (string, error) {
 	var conds []string
 	for j, i := range t.p.key {
@@ -138,6 +172,13 @@ func (t *tableRun) keyCond(rd repairDialect, key value.Row) (string, error) {
 			return "", fmt.Errorf("key column %s: %w", c.Name, err)
 		}
 		conds = append(conds, rd.quote(c.Name)+" = "+lit)
+	}
+	for _, f := range t.ts[1].fixed {
+		lit, err := rd.literal(f.c, f.val)
+		if err != nil {
+			return "", fmt.Errorf("column %s: %w", f.c.Name, err)
+		}
+		conds = append(conds, rd.quote(f.c.Name)+" = "+lit)
 	}
 	return strings.Join(conds, " AND "), nil
 }

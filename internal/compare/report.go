@@ -95,7 +95,8 @@ const (
 // RowDiff is one differing row.
 type RowDiff struct {
 	Kind string `json:"kind"`
-	// Key is the row's key (every column for a table without one).
+	// Key is the row's key (every column for a table without one), by
+	// target column names.
 	Key []Cell `json:"key"`
 	// Columns are the columns whose values differ (changed rows), with
 	// their values on each side.
@@ -111,9 +112,12 @@ type Cell struct {
 
 // ColumnDiff is a column whose value differs.
 type ColumnDiff struct {
-	Column string  `json:"column"`
-	Source *string `json:"source"`
-	Target *string `json:"target"`
+	// Column is the target column; SourceColumn the source's name of a
+	// renamed one ("" when the names agree, or for an added column).
+	Column       string  `json:"column"`
+	SourceColumn string  `json:"source_column,omitempty"`
+	Source       *string `json:"source"`
+	Target       *string `json:"target"`
 }
 
 // RepairInfo describes the repair SQL of a compare.

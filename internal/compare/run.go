@@ -109,6 +109,13 @@ func (c *Compare) Run(ctx context.Context) (*Result, error) {
 		}
 		defer sides[0].conn.close()
 		defer sides[1].conn.close()
+		if rep.Warnings, err = c.unclaimed(work, pairs, sides[1]); err != nil {
+			if ctx.Err() == nil && work.Err() != nil {
+				err = nil // the time limit: the tables below say so
+			} else {
+				return nil, err
+			}
+		}
 		if opts.Type == TypeRows {
 			rep.Tables, err = c.rows(ctx, work, pairs, sides)
 		} else {

@@ -30,6 +30,8 @@ type dialect interface {
 	arg(c *schema.Column, v []byte) (any, error)
 	// aggregate is the select list of a checksum: row count and hash sum, as text.
 	aggregate(hash string) string
+	// text is a text literal (UTF-8, no NUL) whatever the session's settings.
+	text(v []byte) string
 	// asText casts an expression to text where the driver would otherwise
 	// return a binary number.
 	asText(expr string) string
@@ -99,6 +101,12 @@ func newTableSQL(d dialect, p *pair, side int) *tableSQL {
 	var fields []string
 	for i, k := range p.cols {
 		c := k.c[side]
+		if side == 0 && k.added {
+			// The value every source row gets: its field is known here.
+			ts.values = append(ts.values, d.text(k.lit))
+			fields = append(fields, d.text(appendField(nil, k.class, false, k.lit)))
+			continue
+		}
 		ts.values = append(ts.values, d.value(c, k))
 		if k.goHashed {
 			ts.fallback = append(ts.fallback, i)

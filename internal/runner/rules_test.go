@@ -127,7 +127,7 @@ func TestObjectRulesEveryPhase(t *testing.T) {
 
 			// Compare follows the same plan: the filtered source rows
 			// against the target, renamed columns paired, the excluded one
-			// and the added ones left out.
+			// left out, the added ones of known value compared.
 			for _, typ := range []string{job.CompareObjects, job.CompareRows, job.CompareContent} {
 				c := &compare.Compare{Spec: spec, Options: compare.Options{Type: typ, Tables: []string{"customers"}, Rechecks: -1},
 					Engines: engines.Engines{}, Log: logging.Discard()}
@@ -137,6 +137,15 @@ func TestObjectRulesEveryPhase(t *testing.T) {
 				tr := res.Report.Tables[0]
 				require.Equal(t, compare.StatusEqual, tr.Status, "%s: %s %+v %+v", typ, tr.Reason, tr.Objects, tr.Rows)
 			}
+			// events keeps the row the source deleted (dml without
+			// delete): the compare reports it, and says why it may.
+			c := &compare.Compare{Spec: spec, Options: compare.Options{Type: job.CompareContent, Tables: []string{"events"}, Rechecks: -1},
+				Engines: engines.Engines{}, Log: logging.Discard()}
+			res, err := c.Run(context.Background())
+			require.NoError(t, err)
+			tr := res.Report.Tables[0]
+			require.Equal(t, [3]int64{1, 0, 0}, [3]int64{tr.Extra, tr.Missing, tr.Changed}, "%+v", tr.Rows)
+			require.Contains(t, tr.Reason, "without delete, rows deleted on the source are extra")
 		})
 	}
 }
