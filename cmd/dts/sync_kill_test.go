@@ -20,7 +20,7 @@ import (
 // TestSyncSurvivesKill9 runs a sync job as `dts run` and kills it for real
 // (SIGKILL) three times while a workload changes the source - inserts,
 // updates, deletes, primary-key changes, a column added with a default,
-// one transaction of 50,000 rows - and starts it again each time. Once the workload stops
+// one transaction of 100,000 rows - and starts it again each time. Once the workload stops
 // and the job caught up, the target equals the source row by row on every
 // column; a PostgreSQL source's slot is never confirmed past the
 // checkpoint on the target.
@@ -49,7 +49,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 
 const (
 	seedRows = 1_000
-	bigRows  = 50_000
+	bigRows  = 100_000
 	bigFrom  = 10_000_000 // the big transaction's ids, apart from the workload's
 )
 
