@@ -50,8 +50,21 @@ type ruled struct {
 // moving a row into the filter inserts nothing. An update whose old row is
 // unknown and whose new row is selected updates the row where it is (it
 // was in the filter) instead of deleting and inserting it.
+//
+// A dml list without delete: the target keeps the rows the source deleted,
+// so a key can come back on the source while the target still holds it.
+// Inserts and updates apply idempotently (tolerant): an insert replaces the
+// row still holding its key, an update moving a row onto such a key
+// replaces it, where they would otherwise stop the job as a divergence.
 func (tp *tablePlan) applyRules(r *change.Row) ([]ruled, error) {
 	out, err := tp.filterRules(r)
+	if err == nil && !tp.rules.DML.Delete {
+		for i := range out {
+			if out[i].row.Op != change.OpDelete {
+				out[i].tolerant = true
+			}
+		}
+	}
 	if err != nil || tp.rules.DML.Insert {
 		return out, err
 	}

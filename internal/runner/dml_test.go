@@ -72,3 +72,53 @@ func TestDMLWithoutInsert(t *testing.T) {
 		})
 	}
 }
+
+// A dml list without delete ([insert, update]): the target keeps the rows
+// the source deletes, and a key that comes back on the source - inserted
+// again, or taken by an update of another row's key - replaces the row the
+// target kept instead of stopping the job as a divergence.
+func TestDMLWithoutDelete(t *testing.T) {
+	t.Parallel()
+	for _, d := range crossDirections {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			src, dst := newSide(t, d.src(t)), newSide(t, d.dst(t))
+			src.exec(t,
+				"CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
+				"CREATE TABLE marker (id INT PRIMARY KEY)",
+				"INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+			)
+			target := "dw"
+			if dst.mysql() {
+				target = dst.schema
+			}
+			out := side{dst.srv, dst.database, target}
+			spec := rulesSyncSpec("nodel-"+d.name[:4], src, dst, job.Objects{{Key: src.schema, Value: job.DatabaseRule{Name: target, Tables: job.Map[job.TableRule]{
+				{Key: "t", Value: job.TableRule{DML: []string{job.DMLInsert, job.DMLUpdate}}},
+				{Key: "marker"},
+			}}}})
+			spec.Parallelism = job.Parallelism{Min: 1, Max: 1} // the marker, changed last, arrives last
+			j := startJob(t, "job-nodel-"+d.name, spec)
+			rulesEventually(t, j, func() string {
+				if j.progress.Phase() != runner.PhaseIncremental {
+					return "phase " + j.progress.Phase()
+				}
+				return same("t", rowsOf(t, out, "t", "id", "v"), []string{"1|one", "2|two", "3|three"})
+			})
+			src.exec(t,
+				"DELETE FROM t WHERE id = 1",
+				"DELETE FROM t WHERE id = 2",
+				"INSERT INTO t VALUES (2, 'again')",
+				"DELETE FROM t WHERE id = 3",
+				"INSERT INTO t VALUES (4, 'four')",
+				"UPDATE t SET id = 3 WHERE id = 4",
+				"INSERT INTO marker VALUES (1)",
+			)
+			rulesEventually(t, j, func() string { return same("marker", rowsOf(t, out, "marker", "id"), []string{"1"}) })
+			rulesEventually(t, j, func() string {
+				return same("t", rowsOf(t, out, "t", "id", "v"), []string{"1|one", "2|again", "3|four"})
+			})
+			j.stop(t)
+		})
+	}
+}
