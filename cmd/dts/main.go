@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	_ "time/tzdata" // time zones in job files resolve the same on every machine
@@ -22,8 +23,27 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	stopProfile := cpuProfile(os.Getenv("DTS_CPUPROFILE"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	stopProfile()
 	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the whole run to path (DTS_CPUPROFILE,
+// for `go tool pprof`; "" does nothing): where a benchmark's time goes.
+func cpuProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		os.Stderr.WriteString("DTS_CPUPROFILE: " + err.Error() + "\n")
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

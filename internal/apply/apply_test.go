@@ -401,6 +401,13 @@ func TestDivergence(t *testing.T) {
 			{"insert of a taken key", func(tab *schema.Table) []*change.Row {
 				return []*change.Row{ins(tab, row(50, "new", 1)), ins(tab, row(1, "dup", 1))}
 			}, "1"},
+			{"bulk insert (PostgreSQL: COPY) holding a taken key", func(tab *schema.Table) []*change.Row {
+				var rows []*change.Row
+				for i := 100; i < 400; i++ {
+					rows = append(rows, ins(tab, row(i, "bulk", i)))
+				}
+				return append(rows, ins(tab, row(2, "dup", 1)))
+			}, "2"},
 			{"update of a missing row", func(tab *schema.Table) []*change.Row {
 				return []*change.Row{upd(tab, row(77, "x", 1), row(77, "y", 1))}
 			}, "77"},

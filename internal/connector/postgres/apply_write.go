@@ -272,6 +272,9 @@ func chunks(n, most int) []int {
 }
 
 func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, safe bool) error {
+	if !safe && len(rows) >= copyMinRows {
+		return a.copyRows(ctx, p, rows)
+	}
 	if safe && len(p.uniques) > 0 {
 		if err := a.deleteUniques(ctx, p, rows); err != nil {
 			return err
@@ -288,6 +291,41 @@ func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, sa
 		return a.upsert(ctx, p, rows, false, false)
 	}
 	return a.upsert(ctx, p, rows, safe && len(p.keyPos) > 0, false)
+}
+
+// copyMinRows: a plain insert of this many rows goes as COPY, the full
+// load's way (write.go): the server reads one stream instead of statements
+// with a parameter per value, and a burst of inserts (a bulk load on the
+// source) is applied about twice as fast. A key already taken fails the
+// COPY, and the transaction, as it fails an INSERT.
+const copyMinRows = 256
+
+// copyRows writes rows with COPY, after the statements queued before them.
+func (a *applier) copyRows(ctx context.Context, p *applyPlan, rows []value.Row) error {
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
+	sent := false
+	w := connector.ChunkWrite{Table: p.at.Table, Columns: p.at.Columns, SourceTypes: p.at.SourceTypes}
+	src, query, err := newCopySource(w, func() ([]value.Row, error) {
+		if sent {
+			return nil, nil
+		}
+		sent = true
+		return rows, nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = a.tx.Conn().PgConn().CopyFrom(ctx, src, query)
+	_, srcErr := src.stop()
+	switch {
+	case srcErr != nil:
+		return srcErr // a value PostgreSQL cannot hold
+	case err != nil:
+		return a.explain(err, p.name)
+	}
+	return nil
 }
 
 // keyOf returns the key values of a row.

@@ -330,14 +330,25 @@ func (s *logicalStream) closeConn() {
 }
 
 // session streams on the open connection until it fails or ctx ends.
+//
+// A read waits at most pollInterval, by a deadline on the socket, and ends
+// at once when ctx does. ReceiveMessage gets no context of its own: with
+// one, pgconn starts and stops its context watcher for every message,
+// which cost an eighth of the stream's CPU in a burst.
 func (s *logicalStream) session(ctx context.Context) error {
+	nc := s.conn.Conn()
+	defer nc.SetReadDeadline(time.Time{})
+	stopWake := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Now()) })
+	defer stopWake()
 	for {
 		if err := s.tend(time.Now()); err != nil {
 			return err
 		}
-		rctx, cancel := context.WithTimeout(ctx, pollInterval)
-		msg, err := s.conn.ReceiveMessage(rctx)
-		cancel()
+		nc.SetReadDeadline(time.Now().Add(pollInterval))
+		if ctx.Err() != nil { // after the deadline is set: a cancel from here on wakes the read
+			return ctx.Err()
+		}
+		msg, err := s.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
