@@ -3,6 +3,7 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -475,4 +476,49 @@ func sortStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// A statement updating many rows arrives as one batch of full-row updates
+// (PostgreSQL: through a staging table, COPY and one UPDATE ... FROM): every
+// row gets its new values, and a row missing on the target is still a
+// divergence naming its key, with nothing of the transaction kept.
+func TestBulkUpdate(t *testing.T) {
+	forEngines(t, func(t *testing.T, h *harness) {
+		tab := basic(h, "bulk")
+		s := newScript()
+		var rows []*change.Row
+		for i := 1; i <= 400; i++ {
+			rows = append(rows, ins(tab, row(i, fmt.Sprintf("v%d", i), i)))
+		}
+		s.txn(rows...)
+		rows = nil
+		for i := 1; i <= 400; i++ {
+			rows = append(rows, upd(tab, row(i, fmt.Sprintf("v%d", i), i), row(i, fmt.Sprintf("w%d", i), nil)))
+		}
+		s.txn(rows...)
+		opts := h.options(1)
+		opts.JobID = h.jobID + "-bulk"
+		require.NoError(t, h.apply(s, opts))
+		var want []string
+		for i := 1; i <= 400; i++ {
+			want = append(want, fmt.Sprintf("%d|w%d|NULL", i, i))
+		}
+		got := h.dump("bulk", "id", "v", "n")
+		sort.Strings(want)
+		require.Equal(t, want, got)
+
+		s2 := newScript()
+		rows = nil
+		for i := 1; i <= 300; i++ {
+			rows = append(rows, upd(tab, row(i, fmt.Sprintf("w%d", i), nil), row(i, "x", i)))
+		}
+		rows = append(rows, upd(tab, row(777, "w", nil), row(777, "x", 1)))
+		s2.txn(rows...)
+		opts.JobID = h.jobID + "-bulk-strict"
+		err := h.apply(s2, opts)
+		require.Error(t, err)
+		assert.Equal(t, connector.CodeDivergence, errs.CodeOf(err), "%v", err)
+		assert.Contains(t, err.Error(), "777")
+		assert.Equal(t, want, h.dump("bulk", "id", "v", "n"), "nothing of the transaction stays")
+	})
 }

@@ -55,6 +55,7 @@ type applyPlan struct {
 	insertPrefix string // INSERT INTO t (...) VALUES
 	conflict     string // ON CONFLICT (key) DO UPDATE SET ... | DO NOTHING
 	returnKey    string // k1::text, k2::text
+	stage        string // the staging table of bulk updates (apply_bulk.go), once made
 }
 
 type applyCol struct {
@@ -486,6 +487,9 @@ func (a *applier) update(ctx context.Context, p *applyPlan, b *connector.ApplyBa
 		return a.insert(ctx, p, b.Rows, true)
 	}
 	if b.Present == nil && len(old) == 0 && p.conflict != "" {
+		if len(b.Rows) >= bulkUpdateMinRows && p.bulkUpdatable() {
+			return a.bulkUpdate(ctx, p, b.Rows)
+		}
 		return a.upsert(ctx, p, b.Rows, true, true)
 	}
 	for i := range b.Rows {
