@@ -47,6 +47,9 @@ type applier struct {
 	// versions is the table version each target table was last written
 	// with (see plan).
 	versions map[string]*connector.ApplyTable
+	// mayStage: the user may create temporary tables (bulk updates'
+	// staging tables, apply_bulk.go); nil until asked.
+	mayStage *bool
 }
 
 // resultCheck reads one queued statement's result.

@@ -41,6 +41,20 @@ func (p *applyPlan) bulkUpdatable() bool {
 	return p.conflict != "" && len(p.keyPos) > 0 && len(p.cols) > len(p.keyPos) && len(p.cols) == len(p.at.Table.Columns)
 }
 
+// canStage says whether the user may create the staging table: without
+// the TEMPORARY privilege on the database, updates take the upsert path
+// (asked once; the query cannot fail the open transaction).
+func (a *applier) canStage(ctx context.Context) bool {
+	if a.mayStage == nil {
+		ok := false
+		if err := a.tx.QueryRow(ctx, "SELECT has_database_privilege(current_database(), 'TEMPORARY')").Scan(&ok); err != nil {
+			ok = false
+		}
+		a.mayStage = &ok
+	}
+	return *a.mayStage
+}
+
 func (a *applier) bulkUpdate(ctx context.Context, p *applyPlan, rows []value.Row) error {
 	if err := a.flush(ctx); err != nil {
 		return err

@@ -487,7 +487,7 @@ func (a *applier) update(ctx context.Context, p *applyPlan, b *connector.ApplyBa
 		return a.insert(ctx, p, b.Rows, true)
 	}
 	if b.Present == nil && len(old) == 0 && p.conflict != "" {
-		if len(b.Rows) >= bulkUpdateMinRows && p.bulkUpdatable() {
+		if len(b.Rows) >= bulkUpdateMinRows && p.bulkUpdatable() && a.canStage(ctx) {
 			return a.bulkUpdate(ctx, p, b.Rows)
 		}
 		return a.upsert(ctx, p, b.Rows, true, true)
