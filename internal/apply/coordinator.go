@@ -237,7 +237,7 @@ func (c *Coordinator) item(ctx context.Context, it change.Item) error {
 		if c.txn != nil || it.Pos.IsZero() || change.Compare(it.Pos, c.lastEnd) < 0 {
 			return nil
 		}
-		c.opts.Stats.sawHeartbeat(it.At)
+		c.opts.Stats.sawHeartbeat(it.At, it.Pos)
 		c.lastEnd = it.Pos
 		return c.boundaryAll(ctx, end(it.Pos))
 	}

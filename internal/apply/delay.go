@@ -2,6 +2,8 @@ package apply
 
 import (
 	"time"
+
+	"github.com/dtsorg/dts/internal/change"
 )
 
 // Delay: how long the oldest change the target lacks has waited, by the
@@ -51,12 +53,17 @@ func (s *Stats) nowAtSource() time.Time {
 	return s.sourceNow(time.Now())
 }
 
-// sawHeartbeat records a heartbeat: the stream delivered everything the
-// source had at its time at (zero: the source sent no time).
-func (s *Stats) sawHeartbeat(at time.Time) {
+// sawHeartbeat records a heartbeat at pos: the stream delivered
+// everything the source had at its time at (zero: the source sent no time).
+func (s *Stats) sawHeartbeat(at time.Time, pos change.Position) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.beat = true
+	switch {
+	case change.Compare(s.position, pos) >= 0:
+		s.reached, s.hbPending = true, change.Position{}
+	case s.hbPending.IsZero():
+		s.hbPending = pos
+	}
 	if at.IsZero() {
 		return
 	}

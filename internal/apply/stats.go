@@ -21,8 +21,11 @@ type Stats struct {
 	clockAt, clockRecv time.Time // the source's time, and ours when we learnt it
 	oldest             time.Time // source time of the oldest transaction not applied everywhere; zero: none
 	hbAt               time.Time // the newest heartbeat's source time
-	// beat: a heartbeat came in the current attempt to follow the source.
-	beat bool
+	// Caught up (Snapshot): reached says the position passed a heartbeat
+	// that came, in the current attempt, after the newest transaction
+	// delivered; hbPending is such a heartbeat's position not passed yet.
+	reached   bool
+	hbPending change.Position
 
 	samples []rateSample // applied rows over time, for the rate
 
@@ -47,8 +50,8 @@ type StatsSnapshot struct {
 	LastCommitTime time.Time
 	// Position: every change up to it is applied on the target.
 	Position change.Position
-	// CaughtUp says everything the source had at its newest heartbeat is
-	// applied, and nothing delivered since waits.
+	// CaughtUp says nothing delivered waits and the position passed a
+	// heartbeat that came after the newest transaction delivered.
 	CaughtUp bool
 	// Retries counts the times the incremental phase started over after a
 	// transient failure (a lost connection, a restarting target);
@@ -75,15 +78,17 @@ func (s *Stats) Snapshot() StatsSnapshot {
 			snap.RowsPerSecond = float64(last.rows-first.rows) / d
 		}
 	}
-	// A heartbeat comes after everything the source had before it, so once
-	// nothing delivered waits, all of that is applied. Its position is not
-	// compared with the applied one: workers commit a checkpoint at a
-	// heartbeat only when idle, at most every IdleInterval, and a
-	// PostgreSQL keepalive's WAL end moves on with every write on the
-	// server (other databases', the target's own checkpoints when it
-	// shares the server), so the applied position can trail the newest
-	// heartbeat for good on an idle job with nothing left to apply.
-	snap.CaughtUp = s.beat && s.oldest.IsZero()
+	// Caught up: nothing delivered waits, and the applied position passed a
+	// heartbeat that came after the newest transaction delivered. A
+	// heartbeat alone is not enough: a PostgreSQL keepalive can come while
+	// the server still decodes a backlog it has not sent (after a restart,
+	// a large transaction), and its WAL end lies past that backlog. Not the
+	// newest heartbeat either: a keepalive's WAL end moves on with every
+	// write on the server (other databases', the target's own checkpoints
+	// when it shares the server), and workers commit at a heartbeat only
+	// when idle, at most every IdleInterval, so on an idle job the applied
+	// position trails the newest heartbeat for good.
+	snap.CaughtUp = s.reached && s.oldest.IsZero()
 	snap.Delay, snap.DelayKnown = s.delay(now)
 	return snap
 }
@@ -94,7 +99,7 @@ func (s *Stats) Retried(err error) {
 	s.mu.Lock()
 	s.retries++
 	s.retryErr = err.Error()
-	s.beat = false
+	s.reached, s.hbPending = false, change.Position{}
 	s.mu.Unlock()
 }
 
@@ -102,7 +107,15 @@ func (s *Stats) Retried(err error) {
 // source said to an earlier one no longer tells whether the job is caught up.
 func (s *Stats) attempt() {
 	s.mu.Lock()
-	s.beat = false
+	s.reached, s.hbPending = false, change.Position{}
+	s.mu.Unlock()
+}
+
+// delivered records that a transaction is being delivered: caught up again
+// once a heartbeat after it is applied.
+func (s *Stats) delivered() {
+	s.mu.Lock()
+	s.reached, s.hbPending = false, change.Position{}
 	s.mu.Unlock()
 }
 
@@ -113,6 +126,9 @@ func (s *Stats) advance(rows int64, pos change.Position, commitTime time.Time) {
 	s.applied += rows
 	if !pos.IsZero() {
 		s.position = pos
+		if !s.hbPending.IsZero() && change.Compare(pos, s.hbPending) >= 0 {
+			s.reached, s.hbPending = true, change.Position{}
+		}
 	}
 	if commitTime.After(s.lastApplied) {
 		s.lastApplied = commitTime

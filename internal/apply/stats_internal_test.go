@@ -42,7 +42,7 @@ func TestDelayBySourceClock(t *testing.T) {
 	tr.noteCommit(lsnPos(10), src.Add(-30*time.Second))
 	tr.noteBegin(src.Add(-10 * time.Second))
 	tr.noteCommit(lsnPos(20), src.Add(-10*time.Second))
-	s.sawHeartbeat(src)
+	s.sawHeartbeat(src, lsnPos(20))
 	d, ok := delayAt(s, 2*time.Second)
 	require.True(t, ok)
 	assert.Equal(t, 32*time.Second, d, "the oldest waiting transaction is 30 s old at the heartbeat")
@@ -100,7 +100,7 @@ func TestCommitNotedAfterItsAck(t *testing.T) {
 	require.NoError(t, tr.done(0, end(lsnPos(10)), 0))
 	at := time.Now().Add(-time.Minute)
 	tr.noteCommit(lsnPos(10), at)
-	s.sawHeartbeat(time.Now())
+	s.sawHeartbeat(time.Now(), lsnPos(10))
 	snap := s.Snapshot()
 	assert.True(t, snap.CaughtUp)
 	assert.Equal(t, at, snap.LastCommitTime)
@@ -120,13 +120,13 @@ func TestRateOfABurstRightAfterStart(t *testing.T) {
 	require.Positive(t, snap.RowsPerSecond)
 }
 
-// An idle source's heartbeat may name a position no worker committed a
-// checkpoint at yet: workers commit one at a heartbeat only when idle, at
-// most every IdleInterval, while a PostgreSQL keepalive carries the WAL
-// end, which moves with every write on the server (other databases', the
-// target's own checkpoints when it shares the server). Everything the
-// source had at the heartbeat is applied all the same: caught up.
-func TestCaughtUpBeforeTheHeartbeatIsCommitted(t *testing.T) {
+// Caught up once the applied position passes a heartbeat that came after
+// the newest transaction delivered. A heartbeat whose position is not
+// applied yet is not enough (a PostgreSQL keepalive can come while the
+// server still decodes a backlog beyond which its WAL end lies); once one
+// is passed, later heartbeats ahead of the checkpoints (the WAL end moves
+// with other writes on the server) do not undo it.
+func TestCaughtUpOnceAHeartbeatIsApplied(t *testing.T) {
 	s := NewStats()
 	tr := newTestTracker(s, 2)
 	now := time.Now()
@@ -134,23 +134,29 @@ func TestCaughtUpBeforeTheHeartbeatIsCommitted(t *testing.T) {
 	tr.noteCommit(lsnPos(10), now)
 	require.NoError(t, tr.done(0, end(lsnPos(10)), 1))
 	require.NoError(t, tr.done(1, end(lsnPos(10)), 0))
+	assert.False(t, s.Snapshot().CaughtUp, "no heartbeat yet")
 
-	s.sawHeartbeat(now)
-	assert.True(t, s.Snapshot().CaughtUp, "the transaction before the heartbeat is applied everywhere")
-	require.NoError(t, tr.done(0, end(lsnPos(30)), 0))
-	s.sawHeartbeat(now) // the WAL moved on again before worker 1 committed at 30
+	s.sawHeartbeat(now, lsnPos(20))
+	assert.False(t, s.Snapshot().CaughtUp, "the heartbeat's position is not applied: a backlog may still come before it")
+	require.NoError(t, tr.done(0, end(lsnPos(20)), 0))
+	assert.False(t, s.Snapshot().CaughtUp, "worker 1 has not committed at the heartbeat")
+	require.NoError(t, tr.done(1, end(lsnPos(20)), 0))
+	assert.True(t, s.Snapshot().CaughtUp)
+
+	s.sawHeartbeat(now, lsnPos(30)) // the WAL moved on before the workers committed at 30
 	assert.True(t, s.Snapshot().CaughtUp, "heartbeats ahead of the checkpoints, one after another")
-	assert.Equal(t, lsnPos(10), s.Snapshot().Position, "the position stays what every worker committed")
+	assert.Equal(t, lsnPos(20), s.Snapshot().Position, "the position stays what every worker committed")
 
-	// A transaction delivered after the heartbeat waits until every
-	// worker has it.
+	// A transaction delivered after the heartbeat: caught up again once a
+	// heartbeat after it is applied.
 	tr.noteBegin(now)
 	assert.False(t, s.Snapshot().CaughtUp, "a transaction is being delivered")
 	tr.noteCommit(lsnPos(50), now)
 	require.NoError(t, tr.done(0, end(lsnPos(50)), 1))
-	assert.False(t, s.Snapshot().CaughtUp, "worker 1 has not committed past it")
 	require.NoError(t, tr.done(1, end(lsnPos(50)), 0))
-	assert.True(t, s.Snapshot().CaughtUp)
+	assert.False(t, s.Snapshot().CaughtUp, "no heartbeat since the transaction")
+	s.sawHeartbeat(now, lsnPos(50))
+	assert.True(t, s.Snapshot().CaughtUp, "a heartbeat at the applied position")
 }
 
 // After a transient failure the phase follows again with the same stats:
@@ -159,7 +165,7 @@ func TestCaughtUpBeforeTheHeartbeatIsCommitted(t *testing.T) {
 func TestCaughtUpOnlyOnTheCurrentAttemptsHeartbeat(t *testing.T) {
 	s := NewStats()
 	tr := newTestTracker(s, 1)
-	s.sawHeartbeat(time.Now())
+	s.sawHeartbeat(time.Now(), lsnPos(10))
 	require.NoError(t, tr.done(0, end(lsnPos(10)), 0))
 	require.True(t, s.Snapshot().CaughtUp)
 
@@ -167,6 +173,6 @@ func TestCaughtUpOnlyOnTheCurrentAttemptsHeartbeat(t *testing.T) {
 	assert.False(t, s.Snapshot().CaughtUp, "between attempts")
 	newTestTracker(s, 1) // the next attempt
 	assert.False(t, s.Snapshot().CaughtUp, "nothing heard from the source yet")
-	s.sawHeartbeat(time.Now())
+	s.sawHeartbeat(time.Now(), lsnPos(10))
 	assert.True(t, s.Snapshot().CaughtUp)
 }

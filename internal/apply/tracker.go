@@ -57,6 +57,7 @@ func (t *tracker) minAck() change.Position {
 // noteBegin records that a transaction of source time at is being
 // delivered.
 func (t *tracker) noteBegin(at time.Time) {
+	t.stats.delivered()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.open = at

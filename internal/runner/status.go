@@ -31,8 +31,9 @@ type IncrementalStatus struct {
 	// time since the newest heartbeat (or applied commit) when none waits.
 	// null until the run knows (just restarted, nothing delivered yet).
 	DelaySeconds *float64 `json:"delay_seconds"`
-	// CaughtUp: everything the source had at its newest heartbeat (one
-	// of the current connection) is applied and nothing delivered waits.
+	// CaughtUp: nothing delivered waits, and the position passed a
+	// heartbeat (of the current connection) that came after the newest
+	// transaction delivered (apply.StatsSnapshot).
 	CaughtUp      bool      `json:"caught_up"`
 	AppliedRows   int64     `json:"applied_rows"`
 	RowsPerSecond float64   `json:"rows_per_second"`
