@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/dtsorg/dts/internal/connector"
 	"github.com/dtsorg/dts/internal/value"
 )
 
@@ -69,28 +68,8 @@ func (a *applier) bulkUpdate(ctx context.Context, p *applyPlan, rows []value.Row
 	if _, err := a.tx.Exec(ctx, "TRUNCATE "+stage); err != nil {
 		return a.explain(err, p.name)
 	}
-	sent := false
-	w := connector.ChunkWrite{Table: p.at.Table, Columns: p.at.Columns, SourceTypes: p.at.SourceTypes}
-	src, _, err := newCopySource(w, func() ([]value.Row, error) {
-		if sent {
-			return nil, nil
-		}
-		sent = true
-		return rows, nil
-	})
-	if err != nil {
+	if err := a.copyRows(ctx, p, rows, stage); err != nil {
 		return err
-	}
-	names := make([]string, len(p.cols))
-	for i, c := range p.cols {
-		names[i] = quoteIdent(c.name)
-	}
-	_, err = a.tx.Conn().PgConn().CopyFrom(ctx, src, "COPY "+stage+" ("+strings.Join(names, ", ")+") FROM STDIN")
-	if _, srcErr := src.stop(); srcErr != nil {
-		return srcErr // a value PostgreSQL cannot hold
-	}
-	if err != nil {
-		return a.explain(err, p.name)
 	}
 	tag, err := a.tx.Exec(ctx, p.bulkUpdateSQL(stage))
 	if err != nil {
@@ -109,32 +88,34 @@ func (p *applyPlan) bulkUpdateSQL(stage string) string {
 	for _, pos := range p.keyPos {
 		isKey[pos] = true
 	}
-	var set, on []string
+	var set []string
 	for _, c := range p.cols {
 		if !isKey[c.pos] {
 			set = append(set, quoteIdent(c.name)+" = s."+quoteIdent(c.name))
 		}
 	}
-	for _, pos := range p.keyPos {
+	return "UPDATE " + p.qtable + " AS d SET " + strings.Join(set, ", ") + " FROM " + stage + " AS s WHERE " + p.stageJoin()
+}
+
+// stageJoin is the condition joining the target (d) and its stage (s) on
+// the key.
+func (p *applyPlan) stageJoin() string {
+	on := make([]string, len(p.keyPos))
+	for i, pos := range p.keyPos {
 		k := quoteIdent(p.at.Columns[pos])
-		on = append(on, "d."+k+" = s."+k)
+		on[i] = "d." + k + " = s." + k
 	}
-	return "UPDATE " + p.qtable + " AS d SET " + strings.Join(set, ", ") + " FROM " + stage + " AS s WHERE " + strings.Join(on, " AND ")
+	return strings.Join(on, " AND ")
 }
 
 // missingAfterBulk names a key of the stage the target does not hold.
 func (a *applier) missingAfterBulk(ctx context.Context, p *applyPlan, stage string, updated int64, want int) error {
-	var on []string
-	for _, pos := range p.keyPos {
-		k := quoteIdent(p.at.Columns[pos])
-		on = append(on, "d."+k+" = s."+k)
-	}
-	var key []string
-	for _, pos := range p.keyPos {
-		key = append(key, "s."+quoteIdent(p.at.Columns[pos])+"::text")
+	key := make([]string, len(p.keyPos))
+	for i, pos := range p.keyPos {
+		key[i] = "s." + quoteIdent(p.at.Columns[pos]) + "::text"
 	}
 	q := "SELECT concat_ws(', ', " + strings.Join(key, ", ") + ") FROM " + stage + " AS s WHERE NOT EXISTS (SELECT 1 FROM " +
-		p.qtable + " AS d WHERE " + strings.Join(on, " AND ") + ") LIMIT 1"
+		p.qtable + " AS d WHERE " + p.stageJoin() + ") LIMIT 1"
 	var missing string
 	if err := a.tx.QueryRow(ctx, q).Scan(&missing); err != nil {
 		return divergence(p.name, "an update of %d rows found %d of them", want, updated)

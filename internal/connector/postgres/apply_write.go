@@ -274,7 +274,7 @@ func chunks(n, most int) []int {
 
 func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, safe bool) error {
 	if !safe && len(rows) >= copyMinRows {
-		return a.copyRows(ctx, p, rows)
+		return a.copyRows(ctx, p, rows, p.qtable)
 	}
 	if safe && len(p.uniques) > 0 {
 		if err := a.deleteUniques(ctx, p, rows); err != nil {
@@ -301,14 +301,15 @@ func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, sa
 // COPY, and the transaction, as it fails an INSERT.
 const copyMinRows = 256
 
-// copyRows writes rows with COPY, after the statements queued before them.
-func (a *applier) copyRows(ctx context.Context, p *applyPlan, rows []value.Row) error {
+// copyRows writes rows with COPY into table into (quoted: p's table, or
+// its staging table), after the statements queued before them.
+func (a *applier) copyRows(ctx context.Context, p *applyPlan, rows []value.Row, into string) error {
 	if err := a.flush(ctx); err != nil {
 		return err
 	}
 	sent := false
 	w := connector.ChunkWrite{Table: p.at.Table, Columns: p.at.Columns, SourceTypes: p.at.SourceTypes}
-	src, query, err := newCopySource(w, func() ([]value.Row, error) {
+	src, _, err := newCopySource(w, func() ([]value.Row, error) {
 		if sent {
 			return nil, nil
 		}
@@ -318,7 +319,11 @@ func (a *applier) copyRows(ctx context.Context, p *applyPlan, rows []value.Row) 
 	if err != nil {
 		return err
 	}
-	_, err = a.tx.Conn().PgConn().CopyFrom(ctx, src, query)
+	names := make([]string, len(p.cols))
+	for i, c := range p.cols {
+		names[i] = c.name
+	}
+	_, err = a.tx.Conn().PgConn().CopyFrom(ctx, src, "COPY "+into+" ("+quoteIdentList(names)+") FROM STDIN")
 	_, srcErr := src.stop()
 	switch {
 	case srcErr != nil:
