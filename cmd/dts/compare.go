@@ -93,7 +93,7 @@ func compareCmd(g *globals) *cobra.Command {
 	f.BoolVar(&repair, "repair", false, "apply the repair SQL to the target when the compare ends")
 	f.StringVar(&dir, "dir", "", "where the repair SQL and the resume state go (default dts-compare/<job name>)")
 	f.BoolVar(&reset, "reset", false, "forget the state of a stopped compare and start over")
-	f.IntVar(&chunkRows, "chunk-rows", 0, "rows per checksummed chunk (default 10000)")
+	f.IntVar(&chunkRows, "chunk-rows", 0, "rows per checksummed chunk (default 25000)")
 	f.IntVar(&maxDiffs, "max-diffs", 0, "row differences listed per table (default 100; all are counted)")
 	f.DurationVar(&recheck, "recheck-delay", 2*time.Second, "wait before checking differing rows again (a sync may be applying them); 0: no re-check")
 	return cmd

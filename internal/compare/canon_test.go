@@ -156,7 +156,7 @@ func checkTable(t *testing.T, r connector.Reader, s *side, tbl *schema.Table, cr
 			if isFloat(k.c[0].Type.Kind) {
 				continue // hashed as the engine's own text or bits: see TestFloatsHashAlike
 			}
-			f := appendField([]byte{}, k.class, sameMySQL, exp[i])
+			f := appendField([]byte{}, k.class, sameMySQL, k.last, exp[i])
 			require.Equal(t, show(f), show(v[n+i]), "%s.%s (%s) cross %t: hash field", tbl, k.name, k.c[0].Type, cross)
 		}
 		var joined []string
@@ -216,4 +216,31 @@ func show(v []byte) string {
 		return "NULL"
 	}
 	return fmt.Sprintf("%q", v)
+}
+
+// The last field goes without its length only where that stays
+// unambiguous: a '#' moved across the boundary before it changes the
+// joined fields, and a nullable last column keeps its length ("N").
+func TestLastFieldNeedsNoLength(t *testing.T) {
+	text := func(name string, nullable bool) schema.Column {
+		return schema.Column{Name: name, Nullable: nullable, Type: schema.Type{Kind: schema.KindVarChar, Length: 20}}
+	}
+	for _, sameMySQL := range []bool{false, true} {
+		a, b := text("a", false), text("b", false)
+		cols := []*col{newCol(&a, &a, sameMySQL), newCol(&b, &b, sameMySQL)}
+		markLast(cols)
+		require.False(t, cols[0].last)
+		require.True(t, cols[1].last)
+		ts := &tableSQL{cols: cols}
+		s := &side{sameMySQL: sameMySQL}
+		join := func(x, y string) string { return string(s.rowFields(nil, ts, value.Row{[]byte(x), []byte(y)})) }
+		require.Equal(t, "1#x#yz", join("x", "yz"))
+		require.NotEqual(t, join("x#", "y"), join("x", "#y"))
+		require.NotEqual(t, join("x", "y#"), join("x#", "y"))
+
+		n := text("n", true)
+		cols = []*col{newCol(&a, &a, sameMySQL), newCol(&n, &n, sameMySQL)}
+		markLast(cols)
+		require.False(t, cols[1].last, "a nullable last column keeps its length: NULL is N")
+	}
 }

@@ -117,14 +117,16 @@ func (s *side) hashRowsWhere(ctx context.Context, ts *tableSQL, p pred, cond str
 				fb[j] = ts.d.decode(ts.cols[i].c[s.which], ts.cols[i], v[nx+j])
 			}
 		}
-		var dbHash []byte
+		var h uint64
 		if s.goRows {
 			buf = s.rowFields(buf[:0], ts, row)
-			dbHash = strconv.AppendUint(nil, crcHash(buf), 10)
-		} else {
-			dbHash = v[len(v)-1]
+			h = crcHash(buf)
+			if len(ts.fallback) > 0 {
+				h = goHash(strconv.AppendUint(buf[:0], h, 10), fb)
+			}
+			return fn(v[:nx], r, h)
 		}
-		var h uint64
+		dbHash := v[len(v)-1]
 		if len(ts.fallback) == 0 {
 			var ok bool
 			if h, ok = parseHash(dbHash); !ok {
@@ -149,7 +151,7 @@ func (s *side) rowFields(dst []byte, ts *tableSQL, row value.Row) []byte {
 			dst = append(dst, '#')
 		}
 		first = false
-		dst = appendField(dst, k.class, s.sameMySQL, row[i])
+		dst = appendField(dst, k.class, s.sameMySQL, k.last, row[i])
 	}
 	if first {
 		dst = append(dst, '-')

@@ -89,6 +89,22 @@ type col struct {
 	// as bytes: every text column of its table has one collation, so no
 	// "illegal mix of collations" can arise (and the copy a cast makes is saved).
 	bare [2]bool
+	// last: the column's hash field ends the row's joined fields and is
+	// never NULL, so its value needs no length prefix (canon.go).
+	last bool
+}
+
+// markLast marks the last SQL-hashed column when it can go without a
+// length prefix: NOT NULL on both sides, not an added literal.
+func markLast(cols []*col) {
+	for i := len(cols) - 1; i >= 0; i-- {
+		k := cols[i]
+		if k.goHashed {
+			continue
+		}
+		k.last = !k.added && !k.c[0].Nullable && !k.c[1].Nullable
+		return
+	}
 }
 
 // selectPairs resolves the job's tables (and the compare's table list)
@@ -277,6 +293,7 @@ func (p *pair) columns(sameEngine bool) {
 		p.skip = "no column of the table is on the target"
 		return
 	}
+	markLast(p.cols)
 	p.mode = modeRows
 	key := p.src.ChunkKey()
 	for _, k := range key {

@@ -219,7 +219,7 @@ func (d pgDialect) field(c *schema.Column, k *col, nullable bool) string {
 	switch {
 	case isFloat(c.Type.Kind), k.class == classBytes:
 		f = "encode(" + v + ", 'hex')"
-	case k.class == classPlain:
+	case k.class == classPlain, k.last:
 		f = v
 	default:
 		f = "octet_length(" + v + ")::text || '#' || " + v

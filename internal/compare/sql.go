@@ -104,7 +104,7 @@ func newTableSQL(d dialect, p *pair, side int) *tableSQL {
 		if side == 0 && k.added {
 			// The value every source row gets: its field is known here.
 			ts.values = append(ts.values, d.text(k.lit))
-			fields = append(fields, d.text(appendField(nil, k.class, false, k.lit)))
+			fields = append(fields, d.text(appendField(nil, k.class, false, false, k.lit)))
 			continue
 		}
 		ts.values = append(ts.values, d.value(c, k))
