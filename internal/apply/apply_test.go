@@ -373,8 +373,8 @@ type truncateWatch struct {
 	called *bool
 }
 
-func (w *truncateWatch) OpenApplier(ctx context.Context, jobID string, worker, workers int) (connector.Applier, error) {
-	a, err := w.ApplySink.OpenApplier(ctx, jobID, worker, workers)
+func (w *truncateWatch) OpenApplier(ctx context.Context, jobID string, worker, workers, routing int) (connector.Applier, error) {
+	a, err := w.ApplySink.OpenApplier(ctx, jobID, worker, workers, routing)
 	return &truncateWatchApplier{Applier: a, called: w.called}, err
 }
 

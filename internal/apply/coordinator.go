@@ -21,6 +21,7 @@ type Coordinator struct {
 	opts    Options
 	log     *slog.Logger
 	n       int
+	routing int                    // the routing scheme (plan.go): the job's for its life
 	resume  []connector.Checkpoint // the workers' checkpoints when the run began
 	workers []*worker
 	tracker *tracker
@@ -60,13 +61,17 @@ func New(ctx context.Context, opts Options) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the apply checkpoints: %w", err)
 	}
-	c := &Coordinator{opts: opts, log: opts.Logger.With("component", "apply"), n: opts.Workers, plans: map[*schema.Table]*tablePlan{}}
+	c := &Coordinator{opts: opts, log: opts.Logger.With("component", "apply"), n: opts.Workers, routing: routingBlocks,
+		plans: map[*schema.Table]*tablePlan{}}
 	if len(stored) > 0 {
-		c.n = stored[0].Workers
+		// A job routes as it started: a change routed otherwise after a
+		// crash could meet a worker whose checkpoint covers it though the
+		// worker that had it had not applied it.
+		c.n, c.routing = stored[0].Workers, stored[0].Routing
 		for _, cp := range stored {
-			if cp.Workers != c.n || cp.Worker < 0 || cp.Worker >= c.n {
-				return nil, fmt.Errorf("apply: dts_meta.checkpoints of job %s is inconsistent: worker %d of %d beside %d workers",
-					opts.JobID, cp.Worker, cp.Workers, c.n)
+			if cp.Workers != c.n || cp.Worker < 0 || cp.Worker >= c.n || cp.Routing != c.routing {
+				return nil, fmt.Errorf("apply: dts_meta.checkpoints of job %s is inconsistent: worker %d of %d (routing %d) beside %d workers (routing %d)",
+					opts.JobID, cp.Worker, cp.Workers, cp.Routing, c.n, c.routing)
 			}
 		}
 		if c.n != opts.Workers {
@@ -97,7 +102,7 @@ func New(ctx context.Context, opts Options) (*Coordinator, error) {
 	c.replaying = true
 	c.touched = make([]bool, c.n)
 	for w := 0; w < c.n; w++ {
-		app, err := opts.Sink.OpenApplier(ctx, opts.JobID, w, c.n)
+		app, err := opts.Sink.OpenApplier(ctx, opts.JobID, w, c.n, c.routing)
 		if err != nil {
 			c.Close()
 			return nil, err

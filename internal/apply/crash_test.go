@@ -39,8 +39,8 @@ type faults struct {
 	problems  []string
 }
 
-func (f *faults) OpenApplier(ctx context.Context, jobID string, worker, workers int) (connector.Applier, error) {
-	a, err := f.ApplySink.OpenApplier(ctx, jobID, worker, workers)
+func (f *faults) OpenApplier(ctx context.Context, jobID string, worker, workers, routing int) (connector.Applier, error) {
+	a, err := f.ApplySink.OpenApplier(ctx, jobID, worker, workers, routing)
 	if err != nil {
 		return nil, err
 	}

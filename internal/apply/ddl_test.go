@@ -254,8 +254,8 @@ type ddlCrash struct {
 	seen map[string]bool
 }
 
-func (d *ddlCrash) OpenApplier(ctx context.Context, jobID string, worker, workers int) (connector.Applier, error) {
-	a, err := d.ApplySink.OpenApplier(ctx, jobID, worker, workers)
+func (d *ddlCrash) OpenApplier(ctx context.Context, jobID string, worker, workers, routing int) (connector.Applier, error) {
+	a, err := d.ApplySink.OpenApplier(ctx, jobID, worker, workers, routing)
 	return &ddlCrashApplier{Applier: a, d: d}, err
 }
 

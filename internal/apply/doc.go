@@ -6,8 +6,11 @@
 // # Who does what
 //
 // One goroutine, the coordinator, reads the stream and routes each row
-// change to a worker: hash(table, key) mod N, or table mod N for a table
-// whose rows can depend on each other other than through their key (a
+// change to a worker: hash(table, key) mod N (integer key values hashed by
+// blocks of 256, so a worker writes runs of neighbouring rows: the scheme
+// is stored with the job's checkpoints and kept for its life), or table
+// mod N for a table whose rows can depend on each other other than through
+// their key (a
 // second unique key, a key compared case- or accent-insensitively, no
 // key). Each worker owns a connection and a target transaction it keeps
 // open across source transactions; it groups consecutive changes of one

@@ -43,7 +43,7 @@ func mergedPlans(t *testing.T, merged bool) (*tablePlan, *tablePlan) {
 	plan := func(src *schema.Table) *tablePlan {
 		p, err := comp.Compile(src)
 		require.NoError(t, err)
-		tp, err := newTablePlan(src, &TablePlan{Target: p.Target, Rules: p}, "postgresql")
+		tp, err := newTablePlan(src, &TablePlan{Target: p.Target, Rules: p}, "postgresql", routingBlocks)
 		require.NoError(t, err)
 		return tp
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,8 +31,9 @@ type tablePlan struct {
 	keyAt []int
 	// keyText marks key columns holding text (trailing spaces are not
 	// hashed: PAD SPACE collations compare 'a' = 'a '); keyFloat those
-	// holding floats (-0 = 0).
-	keyText, keyFloat []bool
+	// holding floats (-0 = 0); keyInt those holding integers (hashed by
+	// blocks of neighbouring values: keyBlockBits).
+	keyText, keyFloat, keyInt []bool
 	// byTable routes every change of the table to one worker; why says why.
 	byTable bool
 	why     string
@@ -65,7 +67,7 @@ func (c *Coordinator) plan(src *schema.Table) (*tablePlan, error) {
 	}
 	tp := skipped
 	if p != nil {
-		if tp, err = newTablePlan(src, p, c.opts.SourceEngine); err != nil {
+		if tp, err = newTablePlan(src, p, c.opts.SourceEngine, c.routing); err != nil {
 			return nil, err
 		}
 	}
@@ -79,7 +81,7 @@ func (c *Coordinator) plan(src *schema.Table) (*tablePlan, error) {
 	return tp, nil
 }
 
-func newTablePlan(src *schema.Table, p *TablePlan, engine string) (*tablePlan, error) {
+func newTablePlan(src *schema.Table, p *TablePlan, engine string, routing int) (*tablePlan, error) {
 	srcCols, tgtCols := p.SourceColumns, p.TargetColumns
 	if p.Rules != nil {
 		srcCols, tgtCols = p.Rules.SourceColumns, p.Rules.TargetColumns[:len(p.Rules.SourceColumns)]
@@ -132,9 +134,10 @@ func newTablePlan(src *schema.Table, p *TablePlan, engine string) (*tablePlan, e
 		c, _ := src.Column(k)
 		tp.keyText = append(tp.keyText, c.Type.IsText())
 		tp.keyFloat = append(tp.keyFloat, c.Type.Kind == schema.KindFloat32 || c.Type.Kind == schema.KindFloat64)
+		tp.keyInt = append(tp.keyInt, c.Type.IsInteger() && routing >= routingBlocks)
 	}
 	if key == nil {
-		at.Key, tp.keySrc, tp.keyAt, tp.keyText, tp.keyFloat = nil, nil, nil, nil, nil
+		at.Key, tp.keySrc, tp.keyAt, tp.keyText, tp.keyFloat, tp.keyInt = nil, nil, nil, nil, nil, nil
 	}
 	tp.at = at
 	tp.byTable, tp.why = routeByTable(src, p.Target, at.Key, key, engine)
@@ -359,7 +362,11 @@ func (tp *tablePlan) key(row value.Row, missing []bool) value.Row {
 func (tp *tablePlan) hash(key value.Row) uint64 {
 	h := tp.seed
 	const prime = 1099511628211
+	var block [20]byte
 	for i, v := range key {
+		if tp.keyInt[i] {
+			v = intBlock(block[:0], v)
+		}
 		if tp.keyText[i] {
 			v = []byte(strings.TrimRight(string(v), " "))
 		}
@@ -374,6 +381,30 @@ func (tp *tablePlan) hash(key value.Row) uint64 {
 		h *= prime
 	}
 	return h
+}
+
+// Routing schemes, stored with a job's checkpoints (a job keeps its own):
+// 0 hashes each key's text; routingBlocks hashes integer keys by blocks.
+const routingBlocks = 1
+
+// keyBlockBits: integer keys route by blocks of 2^keyBlockBits (256)
+// consecutive values,
+// so that each worker writes runs of neighbouring rows. Keys hashed one by
+// one spread a burst of ascending inserts over every worker row by row,
+// and the workers then contend for the same index pages of the target
+// (MariaDB spent a third more CPU on the same inserts).
+const keyBlockBits = 8
+
+// intBlock is the decimal block number of an integer key's canonical
+// text (the text itself when it is not an integer).
+func intBlock(dst, v []byte) []byte {
+	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		return strconv.AppendInt(dst, n>>keyBlockBits, 10)
+	}
+	if n, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+		return strconv.AppendUint(dst, n>>keyBlockBits, 10)
+	}
+	return v
 }
 
 func unidentified(t *schema.Table, what string) error {

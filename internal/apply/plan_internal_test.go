@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,7 +68,7 @@ func TestRouteByTable(t *testing.T) {
 func TestHashEquivalents(t *testing.T) {
 	src := &schema.Table{Schema: "s", Name: "t", PrimaryKey: []string{"k", "f"},
 		Columns: []schema.Column{col("k", schema.KindVarChar, ""), col("f", schema.KindFloat64, "")}}
-	tp, err := newTablePlan(src, &TablePlan{Target: src}, "mysql")
+	tp, err := newTablePlan(src, &TablePlan{Target: src}, "mysql", routingBlocks)
 	require.NoError(t, err)
 	h := func(k, f string) uint64 { return tp.hash(value.Row{[]byte(k), []byte(f)}) }
 	assert.Equal(t, h("a", "0"), h("a  ", "-0"))
@@ -75,4 +76,39 @@ func TestHashEquivalents(t *testing.T) {
 	assert.NotEqual(t, h("ab", "1"), h("a", "b1"))
 	assert.NotEqual(t, keyString(value.Row{[]byte("ab"), []byte("c")}), keyString(value.Row{[]byte("a"), []byte("bc")}))
 	assert.NotEqual(t, keyString(value.Row{nil}), keyString(value.Row{{}}))
+}
+
+// Integer keys route by blocks of 256 neighbouring values (a burst of
+// ascending inserts gives each worker runs of adjacent rows), the blocks
+// spread evenly over the workers, and every key keeps one worker.
+func TestIntegerKeysRouteByBlocks(t *testing.T) {
+	tp := &tablePlan{seed: 0xcbf29ce484222325, keyInt: []bool{true}, keyText: []bool{false}, keyFloat: []bool{false}}
+	key := func(n int64) value.Row { return value.Row{[]byte(strconv.FormatInt(n, 10))} }
+	require.Equal(t, tp.hash(key(0)), tp.hash(key(255)))
+	require.Equal(t, tp.hash(key(256)), tp.hash(key(511)))
+	require.NotEqual(t, tp.hash(key(255)), tp.hash(key(256)))
+	require.Equal(t, tp.hash(key(-1)), tp.hash(key(-256)))
+	require.Equal(t, tp.hash(value.Row{[]byte("18446744073709551615")}), tp.hash(value.Row{[]byte("18446744073709551360")}), "unsigned 64-bit keys")
+	require.NotEqual(t, tp.hash(value.Row{[]byte("x1")}), tp.hash(value.Row{[]byte("x2")}), "a key that is not a number is hashed as it is")
+
+	const workers = 4
+	per := make([]int, workers)
+	for b := int64(0); b < 4000; b++ {
+		per[tp.hash(key(b*256+7))%workers]++
+	}
+	for w, n := range per {
+		require.InDelta(t, 1000, n, 150, "worker %d gets %d of 4000 blocks", w, n)
+	}
+
+	src := &schema.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []schema.Column{col("id", schema.KindInt64, "")}}
+	blocks, err := newTablePlan(src, &TablePlan{Target: src}, "mysql", routingBlocks)
+	require.NoError(t, err)
+	require.Equal(t, blocks.hash(key(1)), blocks.hash(key(2)))
+	first, err := newTablePlan(src, &TablePlan{Target: src}, "mysql", 0)
+	require.NoError(t, err)
+	require.NotEqual(t, first.hash(key(1)), first.hash(key(2)), "scheme 0 hashes every key on its own")
+
+	composite := &tablePlan{seed: 1, keyInt: []bool{false, true}, keyText: []bool{true, false}, keyFloat: []bool{false, false}}
+	require.Equal(t, composite.hash(value.Row{[]byte("a"), []byte("1")}), composite.hash(value.Row{[]byte("a "), []byte("200")}))
+	require.NotEqual(t, composite.hash(value.Row{[]byte("a"), []byte("1")}), composite.hash(value.Row{[]byte("b"), []byte("1")}))
 }

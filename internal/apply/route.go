@@ -13,7 +13,8 @@ import (
 	"github.com/dtsorg/dts/internal/value"
 )
 
-// Routing and barriers. A change goes to worker hash(table, key) mod N, or
+// Routing and barriers. A change goes to worker hash(table, key) mod N
+// (integer keys by blocks: plan.go), or
 // table mod N for a table routed whole; a change that moves a row to a key
 // of another worker, a DDL and a TRUNCATE are barriers: every worker
 // commits what it has at the point just before, worker 0 applies the item
@@ -161,10 +162,16 @@ func (c *Coordinator) rowBarrier(ctx context.Context, ch change1, pos change.Pos
 
 // flushAll makes every worker commit what it has at cp and waits for them.
 func (c *Coordinator) flushAll(ctx context.Context, cp connector.Checkpoint) error {
+	return c.commitAll(ctx, cp, false)
+}
+
+// commitAll has every worker commit what it holds at cp; force: also a
+// worker holding nothing writes its checkpoint at cp.
+func (c *Coordinator) commitAll(ctx context.Context, cp connector.Checkpoint, force bool) error {
 	dones := make([]chan error, len(c.workers))
 	for w := range c.workers {
 		dones[w] = make(chan error, 1)
-		if err := c.send(ctx, w, msg{kind: msgFlush, cp: cp, done: dones[w]}); err != nil {
+		if err := c.send(ctx, w, msg{kind: msgFlush, cp: cp, done: dones[w], force: force}); err != nil {
 			return err
 		}
 	}
@@ -251,7 +258,11 @@ func (c *Coordinator) ddl(ctx context.Context, it change.Item) error {
 	if skip {
 		c.log.WarnContext(ctx, "schema change skipped as the user asked: recorded as applied, not run on the target", "position", it.Pos.String(), "statement", d.Statement)
 	}
-	return c.endBarrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
+	barrier := c.endBarrier
+	if skip {
+		barrier = c.skipBarrier
+	}
+	return barrier(ctx, it, func(ctx context.Context, app connector.Applier) (int, error) {
 		if carry {
 			if err := app.ApplySchemaChange(ctx, tddl); err != nil {
 				if e, ok := errs.As(err); ok && e.Code == connector.CodeUnsupportedDDL { // where skip_ddl and a retry start
@@ -329,9 +340,19 @@ func (c *Coordinator) mergedTruncate(ctx context.Context, it change.Item, tp *ta
 			WithDetail("position", it.Pos.String()).WithDetail("statement", stmt).WithDetail("table", tp.at.Table.String())
 	}
 	c.log.WarnContext(ctx, "truncate of a merged table skipped as the user asked: not run on the target", "position", it.Pos.String(), "statement", stmt)
-	// A barrier that applies nothing: every worker's checkpoint passes the
-	// item, so a later run (without the skip) does not meet it again.
-	return c.endBarrier(ctx, it, func(context.Context, connector.Applier) (int, error) { return 0, nil })
+	return c.skipBarrier(ctx, it, func(context.Context, connector.Applier) (int, error) { return 0, nil })
+}
+
+// skipBarrier is the endBarrier of an item the user skipped: then every
+// worker commits its checkpoint at the item's end at once, so that a later
+// run (without the skip) starts after the item and does not meet it again
+// (a worker with nothing to apply would otherwise keep its checkpoint
+// before it until its next idle commit).
+func (c *Coordinator) skipBarrier(ctx context.Context, it change.Item, fn func(context.Context, connector.Applier) (int, error)) error {
+	if err := c.endBarrier(ctx, it, fn); err != nil {
+		return err
+	}
+	return c.commitAll(ctx, end(it.Pos), true)
 }
 
 func tableList(tables []*schema.Table) string {

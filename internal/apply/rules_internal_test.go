@@ -36,7 +36,7 @@ func rulesPlan(t *testing.T, dml []string) (*tablePlan, *schema.Table) {
 	require.NoError(t, err)
 	p, err := transform.NewCompiler(spec, sel, asIs{}).Compile(src)
 	require.NoError(t, err)
-	tp, err := newTablePlan(src, &TablePlan{Target: p.Target, Rules: p}, "postgresql")
+	tp, err := newTablePlan(src, &TablePlan{Target: p.Target, Rules: p}, "postgresql", routingBlocks)
 	require.NoError(t, err)
 	return tp, src
 }

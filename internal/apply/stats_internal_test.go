@@ -176,3 +176,37 @@ func TestCaughtUpOnlyOnTheCurrentAttemptsHeartbeat(t *testing.T) {
 	s.sawHeartbeat(time.Now(), lsnPos(10))
 	assert.True(t, s.Snapshot().CaughtUp)
 }
+
+// A worker holding nothing uncommitted does not hold back the position the
+// stats show (the target shows everything up to it), but the stream is
+// acknowledged only up to the checkpoints every worker committed.
+func TestIdleWorkerDoesNotHoldBackThePosition(t *testing.T) {
+	s := NewStats()
+	tr := newTestTracker(s, 2)
+	st := &ackRecorder{}
+	tr.stream = st
+	src := time.Now()
+	tr.noteBegin(src.Add(-5 * time.Second))
+	tr.noteCommit(lsnPos(10), src.Add(-5*time.Second))
+	require.NoError(t, tr.done(0, end(lsnPos(10)), 3))
+	assert.Equal(t, lsnPos(1), s.Snapshot().Position, "worker 1 may still hold changes before 10")
+
+	tr.idle(1, end(lsnPos(10)))
+	assert.Equal(t, lsnPos(10), s.Snapshot().Position)
+	assert.Empty(t, st.acks, "nothing acknowledged before worker 1 commits its checkpoint")
+
+	require.NoError(t, tr.done(1, end(lsnPos(10)), 0))
+	assert.Equal(t, []change.Position{lsnPos(10)}, st.acks)
+	tr.idle(1, end(lsnPos(5)))
+	assert.Equal(t, lsnPos(10), s.Snapshot().Position, "never backwards")
+}
+
+type ackRecorder struct {
+	connector.ChangeStream
+	acks []change.Position
+}
+
+func (a *ackRecorder) Ack(pos change.Position) error {
+	a.acks = append(a.acks, pos)
+	return nil
+}

@@ -16,9 +16,18 @@ import (
 type tracker struct {
 	mu        sync.Mutex
 	committed []connector.Checkpoint
-	acked     change.Position
-	stream    connector.ChangeStream
-	stats     *Stats
+	// visible is, per worker, the newest point up to which everything
+	// routed to it is committed: its checkpoint, or a later boundary it
+	// learned holding nothing uncommitted. The target shows the source up
+	// to the smallest (the stats' position and delay), while the stream is
+	// acknowledged only up to the smallest committed checkpoint: a worker
+	// with nothing to apply writes its checkpoint at most every
+	// IdleInterval, and the position shown must not wait for that.
+	visible []connector.Checkpoint
+	shown   change.Position
+	acked   change.Position
+	stream  connector.ChangeStream
+	stats   *Stats
 	// commits are the (end, commit time) of transactions not yet applied
 	// by every worker, oldest first: the stats' last commit time and delay.
 	commits []commitMark
@@ -39,14 +48,17 @@ type commitMark struct {
 func newTracker(resume []connector.Checkpoint, stats *Stats, stopAt change.Position, stop func()) *tracker {
 	stats.attempt()
 	t := &tracker{committed: append([]connector.Checkpoint(nil), resume...), stats: stats, stopAt: stopAt, stop: stop}
-	t.acked = t.minAck()
+	t.visible = append([]connector.Checkpoint(nil), resume...)
+	t.acked = minAck(t.committed)
+	t.shown = t.acked
 	return t
 }
 
-// minAck is the smallest acknowledgeable position over the workers.
-func (t *tracker) minAck() change.Position {
-	m := t.committed[0].Ack
-	for _, cp := range t.committed[1:] {
+// minAck is the smallest acknowledgeable position over the workers'
+// checkpoints.
+func minAck(cps []connector.Checkpoint) change.Position {
+	m := cps[0].Ack
+	for _, cp := range cps[1:] {
 		if change.Compare(cp.Ack, m) < 0 {
 			m = cp.Ack
 		}
@@ -70,7 +82,7 @@ func (t *tracker) noteCommit(end change.Position, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.open = time.Time{}
-	if !t.acked.IsZero() && change.Compare(end, t.acked) <= 0 { // applied everywhere already
+	if !t.shown.IsZero() && change.Compare(end, t.shown) <= 0 { // applied everywhere already
 		t.stats.advance(0, change.Position{}, at)
 	} else {
 		t.commits = append(t.commits, commitMark{end, at})
@@ -98,8 +110,10 @@ func (t *tracker) done(w int, cp connector.Checkpoint, rows int) error {
 		return fmt.Errorf("apply worker %d committed checkpoint %s behind its previous one %s", w, cp, t.committed[w])
 	}
 	t.committed[w] = cp
-	ack := t.minAck()
-	var at time.Time
+	if connector.CompareCheckpoints(cp, t.visible[w]) > 0 {
+		t.visible[w] = cp
+	}
+	ack := minAck(t.committed)
 	if !ack.IsZero() && change.Compare(ack, t.acked) > 0 {
 		if t.stream != nil {
 			if err := t.stream.Ack(ack); err != nil {
@@ -107,20 +121,42 @@ func (t *tracker) done(w int, cp connector.Checkpoint, rows int) error {
 			}
 		}
 		t.acked = ack
+	}
+	t.show(int64(rows))
+	if !t.stopped && !t.stopAt.IsZero() && change.Compare(t.acked, t.stopAt) >= 0 {
+		t.stopped = true
+		t.stop()
+	}
+	return nil
+}
+
+// idle records that worker w holds nothing uncommitted up to cp (a
+// boundary it learned).
+func (t *tracker) idle(w int, cp connector.Checkpoint) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if connector.CompareCheckpoints(cp, t.visible[w]) <= 0 {
+		return
+	}
+	t.visible[w] = cp
+	t.show(0)
+}
+
+// show advances the position the stats show to the smallest visible one,
+// with the commit time of the newest transaction it covers.
+func (t *tracker) show(rows int64) {
+	var at time.Time
+	if vis := minAck(t.visible); !vis.IsZero() && change.Compare(vis, t.shown) > 0 {
+		t.shown = vis
 		n := 0
-		for n < len(t.commits) && change.Compare(t.commits[n].end, ack) <= 0 {
+		for n < len(t.commits) && change.Compare(t.commits[n].end, vis) <= 0 {
 			at = t.commits[n].at
 			n++
 		}
 		t.commits = append(t.commits[:0], t.commits[n:]...)
 		t.publish()
 	}
-	t.stats.advance(int64(rows), t.acked, at)
-	if !t.stopped && !t.stopAt.IsZero() && change.Compare(t.acked, t.stopAt) >= 0 {
-		t.stopped = true
-		t.stop()
-	}
-	return nil
+	t.stats.advance(rows, t.shown, at)
 }
 
 // reached reports whether StopAt is applied everywhere already.

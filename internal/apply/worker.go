@@ -29,6 +29,8 @@ type msg struct {
 	cp   connector.Checkpoint
 	exec func(ctx context.Context, app connector.Applier) (rows int, err error)
 	done chan error
+	// force: a flush commits the checkpoint even with nothing applied.
+	force bool
 }
 
 // change1 is one row change as a worker applies it: target values.
@@ -107,10 +109,16 @@ func (w *worker) handle(ctx context.Context, m msg) error {
 		if connector.CompareCheckpoints(m.cp, w.boundary) > 0 {
 			w.boundary = m.cp
 		}
-		return w.maybeCommit(ctx, time.Now())
+		if err := w.maybeCommit(ctx, time.Now()); err != nil {
+			return err
+		}
+		if !w.dirty && !w.mid {
+			w.c.tracker.idle(w.id, w.boundary)
+		}
+		return nil
 	case msgFlush:
 		var err error
-		if w.dirty {
+		if w.dirty || m.force && connector.CompareCheckpoints(m.cp, w.committed) > 0 {
 			err = w.commit(ctx, m.cp)
 		}
 		m.done <- err

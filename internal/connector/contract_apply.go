@@ -73,14 +73,16 @@ type ApplySink interface {
 	Sink
 	// LoadCheckpoints returns the job's checkpoints, one per worker that
 	// ever committed, ordered by worker; empty before the first. Every row
-	// holds the worker count the job applies with (Workers): a job keeps
-	// it for its life, a later run uses the stored count.
+	// holds the worker count the job applies with (Workers) and the routing
+	// scheme changes are distributed by (Routing): a job keeps both for its
+	// life, a later run uses the stored ones.
 	LoadCheckpoints(ctx context.Context, jobID string) ([]WorkerCheckpoint, error)
 	// OpenApplier opens worker's applier: its own connection with the
 	// apply session settings (UTC, strict values, foreign key checks and
 	// triggers off where the target allows). Every Commit writes the
-	// worker's checkpoint row with workers as the job's worker count.
-	OpenApplier(ctx context.Context, jobID string, worker, workers int) (Applier, error)
+	// worker's checkpoint row with workers as the job's worker count and
+	// routing as its routing scheme.
+	OpenApplier(ctx context.Context, jobID string, worker, workers, routing int) (Applier, error)
 	// SaveSchemas records tables (source structures) as of pos, in a
 	// transaction of its own: the structures a job starts following with.
 	// Saving the same table at the same position again replaces it.
@@ -267,6 +269,9 @@ func (cp Checkpoint) String() string {
 type WorkerCheckpoint struct {
 	Worker  int
 	Workers int // the job's worker count
+	// Routing is the scheme by which the job routes changes to workers (0:
+	// rows written by a dts from before the column: the first scheme).
+	Routing int
 	Checkpoint
 	UpdatedAt time.Time
 }

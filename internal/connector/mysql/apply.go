@@ -27,6 +27,7 @@ type applier struct {
 	jobID   string
 	worker  int
 	workers int
+	routing int
 
 	conn   *sql.Conn
 	inTx   bool // START TRANSACTION sent, no COMMIT/ROLLBACK since
@@ -34,6 +35,11 @@ type applier struct {
 
 	stmts *stmtCache
 	plans map[*connector.ApplyTable]*applyPlan
+	// stages counts the staging tables made on this connection (the
+	// connection is not returned to the pool when there are); noStage:
+	// the session may not create them (apply_stage.go).
+	stages  int
+	noStage bool
 }
 
 // maxApplyPlans bounds the table plans an applier caches (a plan per table
@@ -45,7 +51,7 @@ const maxApplyPlans = 256
 // are checked on it, and its transactions run READ COMMITTED: apply reads
 // nothing a snapshot would keep consistent, and without gap locks workers
 // writing neighbouring keys do not block each other.
-func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers int) (connector.Applier, error) {
+func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers, routing int) (connector.Applier, error) {
 	if err := s.ensureMeta(ctx); err != nil {
 		return nil, err
 	}
@@ -53,7 +59,7 @@ func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers in
 	if err != nil {
 		return nil, fmt.Errorf("apply worker %d: connect: %w", worker, err)
 	}
-	a := &applier{s: s, jobID: jobID, worker: worker, workers: workers, conn: conn,
+	a := &applier{s: s, jobID: jobID, worker: worker, workers: workers, routing: routing, conn: conn,
 		stmts: newStmtCache(conn, 128), plans: map[*connector.ApplyTable]*applyPlan{}}
 	if err := a.setup(ctx); err != nil {
 		a.discard()
@@ -122,7 +128,7 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 	if err != nil {
 		return a.fail(fmt.Errorf("apply worker %d: %w", a.worker, err))
 	}
-	_, err = st.ExecContext(ctx, a.jobID, a.worker, a.workers, string(cp.Pos.Encode()), cp.Seq, cp.Complete, string(cp.Ack.Encode()))
+	_, err = st.ExecContext(ctx, a.jobID, a.worker, a.workers, string(cp.Pos.Encode()), cp.Seq, cp.Complete, string(cp.Ack.Encode()), a.routing)
 	if err != nil {
 		return a.fail(fmt.Errorf("apply worker %d: write the checkpoint: %w", a.worker, err))
 	}
@@ -146,9 +152,10 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 // commitTimeout bounds a COMMIT that outlives its run's context.
 const commitTimeout = time.Minute
 
-const checkpointSQL = "INSERT INTO `dts_meta`.`checkpoints` (`job_id`, `worker`, `workers`, `txn_pos`, `seq`, `complete`, `ack_pos`, `updated_at`) " +
-	"VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE `workers` = VALUES(`workers`), `txn_pos` = VALUES(`txn_pos`), " +
-	"`seq` = VALUES(`seq`), `complete` = VALUES(`complete`), `ack_pos` = VALUES(`ack_pos`), `updated_at` = VALUES(`updated_at`)"
+const checkpointSQL = "INSERT INTO `dts_meta`.`checkpoints` (`job_id`, `worker`, `workers`, `txn_pos`, `seq`, `complete`, `ack_pos`, `updated_at`, `routing`) " +
+	"VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), ?) ON DUPLICATE KEY UPDATE `workers` = VALUES(`workers`), `txn_pos` = VALUES(`txn_pos`), " +
+	"`seq` = VALUES(`seq`), `complete` = VALUES(`complete`), `ack_pos` = VALUES(`ack_pos`), `updated_at` = VALUES(`updated_at`), " +
+	"`routing` = VALUES(`routing`)"
 
 // Rollback abandons the open transaction. A connection that cannot roll
 // back is dropped: the server rolls back what it held.
@@ -177,6 +184,11 @@ func (a *applier) Close() error {
 		if err := a.Rollback(context.Background()); err != nil {
 			return nil // discarded
 		}
+	}
+	if a.stages > 0 { // its staging tables end with it, not in the pool
+		a.discard()
+		a.conn = nil
+		return nil
 	}
 	a.stmts.close()
 	err := a.conn.Close()

@@ -22,7 +22,7 @@ func (s *Sink) LoadCheckpoints(ctx context.Context, jobID string) ([]connector.W
 	if err := s.ensureMeta(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT `worker`, `workers`, `txn_pos`, `seq`, `complete`, `ack_pos`, `updated_at` "+
+	rows, err := s.db.QueryContext(ctx, "SELECT `worker`, `workers`, `routing`, `txn_pos`, `seq`, `complete`, `ack_pos`, `updated_at` "+
 		"FROM `dts_meta`.`checkpoints` WHERE `job_id` = ? ORDER BY `worker`", jobID)
 	if err != nil {
 		return nil, fmt.Errorf("read dts_meta.checkpoints: %w", err)
@@ -33,7 +33,7 @@ func (s *Sink) LoadCheckpoints(ctx context.Context, jobID string) ([]connector.W
 		var cp connector.WorkerCheckpoint
 		var pos, ack []byte
 		var updated string
-		if err := rows.Scan(&cp.Worker, &cp.Workers, &pos, &cp.Seq, &cp.Complete, &ack, &updated); err != nil {
+		if err := rows.Scan(&cp.Worker, &cp.Workers, &cp.Routing, &pos, &cp.Seq, &cp.Complete, &ack, &updated); err != nil {
 			return nil, err
 		}
 		if cp.Pos, err = change.DecodePosition(pos); err != nil {

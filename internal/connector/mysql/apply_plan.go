@@ -29,6 +29,10 @@ type applyPlan struct {
 
 	insertPrefix string // INSERT INTO t (...) VALUES
 	rowSQL       string // (?,?,...)
+
+	// stage is the staging table of staged updates (apply_stage.go), ""
+	// until one is needed; stageInsert its INSERT prefix.
+	stage, stageInsert string
 }
 
 // keySet is a set of columns rows are looked up by.

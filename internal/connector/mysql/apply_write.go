@@ -21,6 +21,8 @@ import (
 //	insert, safe    DELETE the rows holding the new rows' keys (and other unique values), then INSERT
 //	update          UPDATE t SET <present columns> WHERE <key> = ...   per row; matched rows
 //	                (CLIENT_FOUND_ROWS) must be 1
+//	update, full,   MariaDB: through a staging table (apply_stage.go): UPDATE t JOIN stage
+//	  >= 64 rows
 //	update, full,   SELECT COUNT(*) ... WHERE <keys> must find every key, then
 //	  > 2 rows      DELETE them and INSERT the new rows: three statements for the batch
 //	update, safe    full rows: DELETE old and new keys, INSERT; partial: per row, unchecked
@@ -69,16 +71,8 @@ func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, sa
 			return err
 		}
 	}
-	budget := min(a.s.maxPacket/4, 16<<20)
 	for len(rows) > 0 {
-		n, bytes := 0, 0
-		for n < len(rows) && n < p.maxRows && (n == 0 || bytes < budget) {
-			if p.enums && p.hasEnumError(rows[n], nil) {
-				break
-			}
-			bytes += rows[n].Size() + 8*len(rows[n])
-			n++
-		}
+		n := a.fits(p, rows)
 		if n == 0 { // a row with an ENUM error value: alone, outside strict mode
 			if err := a.insertNonStrict(ctx, p, rows[0]); err != nil {
 				return err
@@ -92,6 +86,22 @@ func (a *applier) insert(ctx context.Context, p *applyPlan, rows []value.Row, sa
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// fits is how many of rows (at least one) one multi-row INSERT takes; 0
+// when the first has an ENUM error value (written alone, outside strict
+// mode).
+func (a *applier) fits(p *applyPlan, rows []value.Row) int {
+	budget := min(a.s.maxPacket/4, 16<<20)
+	n, bytes := 0, 0
+	for n < len(rows) && n < p.maxRows && (n == 0 || bytes < budget) {
+		if p.enums && p.hasEnumError(rows[n], nil) {
+			break
+		}
+		bytes += rows[n].Size() + 8*len(rows[n])
+		n++
+	}
+	return n
 }
 
 // deleteHolders deletes the rows holding one of keys or one of the key or
@@ -121,9 +131,15 @@ func (a *applier) deleteHolders(ctx context.Context, p *applyPlan, keys, rows []
 }
 
 func (a *applier) insertRows(ctx context.Context, p *applyPlan, rows []value.Row) error {
+	return a.insertInto(ctx, p, p.insertPrefix, rows)
+}
+
+// insertInto writes rows with one INSERT whose text starts with prefix
+// (the target table's or its staging table's).
+func (a *applier) insertInto(ctx context.Context, p *applyPlan, prefix string, rows []value.Row) error {
 	var b strings.Builder
-	b.Grow(len(p.insertPrefix) + len(rows)*(len(p.rowSQL)+1))
-	b.WriteString(p.insertPrefix)
+	b.Grow(len(prefix) + len(rows)*(len(p.rowSQL)+1))
+	b.WriteString(prefix)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
@@ -245,6 +261,11 @@ func (a *applier) update(ctx context.Context, p *applyPlan, b *connector.ApplyBa
 			return err
 		}
 		return a.insert(ctx, p, b.Rows, false)
+	}
+	if !b.Safe && b.Present == nil && !anyMoved && a.stagedUpdatable(p, b.Rows) {
+		if done, err := a.stagedUpdate(ctx, p, b.Rows); done || err != nil {
+			return err
+		}
 	}
 	if !b.Safe && b.Present == nil && !anyMoved && len(p.uniques) == 0 && len(b.Rows) > 2 {
 		// Every key has its row: replace them all.

@@ -50,7 +50,7 @@ var metaDDL = []string{
 	"CREATE TABLE IF NOT EXISTS `dts_meta`.`checkpoints` (" +
 		"`job_id` VARCHAR(128) NOT NULL, `worker` INT NOT NULL, `workers` INT NOT NULL, " +
 		"`txn_pos` JSON NOT NULL, `seq` INT NOT NULL, `complete` TINYINT(1) NOT NULL, `ack_pos` JSON NOT NULL, " +
-		"`updated_at` DATETIME(6) NOT NULL, " +
+		"`updated_at` DATETIME(6) NOT NULL, `routing` INT NOT NULL DEFAULT 0, " +
 		"PRIMARY KEY (`job_id`, `worker`)" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 	"CREATE TABLE IF NOT EXISTS `dts_meta`.`schema_history` (" +
@@ -70,6 +70,17 @@ func (s *Sink) ensureMeta(ctx context.Context) error {
 	for _, q := range metaDDL {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create the bookkeeping database dts_meta on the target: %w", err)
+		}
+	}
+	// A dts_meta from before the routing column: its rows are scheme 0.
+	var has int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS "+
+		"WHERE TABLE_SCHEMA = 'dts_meta' AND TABLE_NAME = 'checkpoints' AND COLUMN_NAME = 'routing'").Scan(&has); err != nil {
+		return fmt.Errorf("read dts_meta.checkpoints on the target: %w", err)
+	}
+	if has == 0 {
+		if _, err := s.db.ExecContext(ctx, "ALTER TABLE `dts_meta`.`checkpoints` ADD COLUMN `routing` INT NOT NULL DEFAULT 0"); err != nil {
+			return fmt.Errorf("add dts_meta.checkpoints.routing on the target: %w", err)
 		}
 	}
 	s.metaReady = true

@@ -33,6 +33,7 @@ type applier struct {
 	jobID   string
 	worker  int
 	workers int
+	routing int
 
 	conn   *pgxpool.Conn
 	tx     pgx.Tx // nil: no transaction open
@@ -74,7 +75,7 @@ const (
 // pool's sessions run with TimeZone UTC and, where allowed,
 // session_replication_role = replica (no triggers, no foreign key checks);
 // both are checked on the connection.
-func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers int) (connector.Applier, error) {
+func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers, routing int) (connector.Applier, error) {
 	if err := s.inTx(ctx, func(tx pgx.Tx) error { return createMeta(ctx, tx) }); err != nil {
 		return nil, wrapErr(err, "create the bookkeeping schema dts_meta on the target")
 	}
@@ -90,7 +91,7 @@ func (s *Sink) OpenApplier(ctx context.Context, jobID string, worker, workers in
 		}
 		return nil, wrapErr(err, "apply worker %d: check session settings", worker)
 	}
-	return &applier{s: s, jobID: jobID, worker: worker, workers: workers, conn: conn,
+	return &applier{s: s, jobID: jobID, worker: worker, workers: workers, routing: routing, conn: conn,
 		queue: &pgx.Batch{}, plans: map[*connector.ApplyTable]*applyPlan{}, versions: map[string]*connector.ApplyTable{}}, nil
 }
 
@@ -212,7 +213,7 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 	if a.broken {
 		return errBroken
 	}
-	args := []any{a.jobID, a.worker, a.workers, string(cp.Pos.Encode()), cp.Seq, cp.Complete, string(cp.Ack.Encode())}
+	args := []any{a.jobID, a.worker, a.workers, string(cp.Pos.Encode()), cp.Seq, cp.Complete, string(cp.Ack.Encode()), a.routing}
 	if a.tx == nil { // nothing applied: the checkpoint alone (one statement is atomic)
 		if _, err := a.conn.Exec(ctx, checkpointSQL, args...); err != nil {
 			return a.fail(wrapErr(err, "apply worker %d: write the checkpoint", a.worker))
@@ -246,10 +247,10 @@ func (a *applier) Commit(ctx context.Context, cp connector.Checkpoint) error {
 // commitTimeout bounds a COMMIT that outlives its run's context.
 const commitTimeout = time.Minute
 
-const checkpointSQL = `INSERT INTO dts_meta.checkpoints (job_id, worker, workers, txn_pos, seq, complete, ack_pos, updated_at)
-	VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, now())
+const checkpointSQL = `INSERT INTO dts_meta.checkpoints (job_id, worker, workers, txn_pos, seq, complete, ack_pos, updated_at, routing)
+	VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, now(), $8)
 	ON CONFLICT (job_id, worker) DO UPDATE SET workers = EXCLUDED.workers, txn_pos = EXCLUDED.txn_pos, seq = EXCLUDED.seq,
-		complete = EXCLUDED.complete, ack_pos = EXCLUDED.ack_pos, updated_at = EXCLUDED.updated_at`
+		complete = EXCLUDED.complete, ack_pos = EXCLUDED.ack_pos, updated_at = EXCLUDED.updated_at, routing = EXCLUDED.routing`
 
 // Rollback abandons the open transaction and the queued statements.
 func (a *applier) Rollback(ctx context.Context) error {

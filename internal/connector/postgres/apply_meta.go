@@ -20,7 +20,7 @@ import (
 // LoadCheckpoints returns the job's checkpoints by worker; none when the
 // target has no dts_meta yet.
 func (s *Sink) LoadCheckpoints(ctx context.Context, jobID string) ([]connector.WorkerCheckpoint, error) {
-	rows, err := s.pool.Query(ctx, `SELECT worker, workers, txn_pos::text, seq, complete, ack_pos::text, updated_at
+	rows, err := s.pool.Query(ctx, `SELECT worker, workers, routing, txn_pos::text, seq, complete, ack_pos::text, updated_at
 		FROM dts_meta.checkpoints WHERE job_id = $1 ORDER BY worker`, jobID)
 	if err != nil {
 		if noMeta(err) {
@@ -34,7 +34,7 @@ func (s *Sink) LoadCheckpoints(ctx context.Context, jobID string) ([]connector.W
 		pos, ack string
 		updated  time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&cp.Worker, &cp.Workers, &pos, &cp.Seq, &cp.Complete, &ack, &updated}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&cp.Worker, &cp.Workers, &cp.Routing, &pos, &cp.Seq, &cp.Complete, &ack, &updated}, func() error {
 		c := cp
 		var err error
 		if c.Pos, err = change.DecodePosition([]byte(pos)); err != nil {

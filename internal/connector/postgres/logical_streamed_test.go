@@ -126,7 +126,9 @@ func TestLogicalStreamedAborts(t *testing.T) {
 	assert.Equal(t, "u", kept.Table.Name)
 	assert.Equal(t, "kept", string(col(kept, "v")))
 	assert.EqualValues(t, 2, st.streamedTxns.Load())
-	assert.EqualValues(t, 1, st.streamAborts.Load(), "the rolled back transaction was streamed")
+	// At least the rolled back transaction's: when the server streams a
+	// transaction's changes depends on its memory accounting at the time.
+	assert.GreaterOrEqual(t, st.streamAborts.Load(), int64(1), "the rolled back transaction was streamed")
 	assert.EqualValues(t, 2, st.subAborts.Load(), "the rolled back savepoints were streamed")
 }
 

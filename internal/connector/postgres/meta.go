@@ -68,6 +68,7 @@ var metaTables = []struct{ name, ddl string }{
 		complete boolean NOT NULL,
 		ack_pos jsonb NOT NULL,
 		updated_at timestamptz NOT NULL DEFAULT now(),
+		routing integer NOT NULL DEFAULT 0,
 		PRIMARY KEY (job_id, worker))`},
 	{"schema_history", `CREATE TABLE dts_meta.schema_history (
 		job_id text NOT NULL,
@@ -136,7 +137,9 @@ func createMeta(ctx context.Context, tx pgx.Tx) error {
 			}
 		}
 	}
-	return nil
+	// A dts_meta from before the routing column: its rows are scheme 0.
+	_, err := tx.Exec(ctx, `ALTER TABLE dts_meta.checkpoints ADD COLUMN IF NOT EXISTS routing integer NOT NULL DEFAULT 0`)
+	return err
 }
 
 // noMeta reports whether err says dts_meta or one of its tables is missing.
