@@ -311,6 +311,27 @@ func (tp *tablePlan) targetRow(row value.Row, op change.Op, at time.Time) value.
 	return tp.rules.AppendAdded(out[:len(out):len(out)], op, at) // never onto the source's row
 }
 
+// changed returns which target columns an update changes, from the
+// source's full old and new rows. Added columns count as changed.
+func (tp *tablePlan) changed(before, after value.Row) []bool {
+	if len(before) != len(after) {
+		return nil
+	}
+	copied := len(tp.at.Columns)
+	if tp.rules != nil {
+		copied -= len(tp.rules.Added)
+	}
+	out := make([]bool, len(tp.at.Columns))
+	for i := range out {
+		j := i
+		if tp.proj != nil && i < copied {
+			j = tp.proj[i]
+		}
+		out[i] = i >= copied || (before[j] == nil) != (after[j] == nil) || string(before[j]) != string(after[j])
+	}
+	return out
+}
+
 // present returns which target columns an update carries (nil: all).
 // Added columns are always written.
 func (tp *tablePlan) present(missing []bool) []bool {

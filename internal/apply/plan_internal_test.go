@@ -112,3 +112,41 @@ func TestIntegerKeysRouteByBlocks(t *testing.T) {
 	require.Equal(t, composite.hash(value.Row{[]byte("a"), []byte("1")}), composite.hash(value.Row{[]byte("a "), []byte("200")}))
 	require.NotEqual(t, composite.hash(value.Row{[]byte("a"), []byte("1")}), composite.hash(value.Row{[]byte("b"), []byte("1")}))
 }
+
+// An update's changed columns come from the source's old and new rows
+// (added columns always count), and a batch's are its rows' together,
+// unknown as soon as one row's are.
+func TestChangedColumns(t *testing.T) {
+	src := &schema.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"},
+		Columns: []schema.Column{col("id", schema.KindInt64, ""), col("a", schema.KindVarChar, ""), col("b", schema.KindVarChar, "")}}
+	tp, err := newTablePlan(src, &TablePlan{Target: src}, "mysql", routingBlocks)
+	require.NoError(t, err)
+	r := func(vals ...any) value.Row {
+		out := make(value.Row, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				out[i] = []byte(v.(string))
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []bool{false, true, false}, tp.changed(r("1", "x", "y"), r("1", "z", "y")))
+	assert.Equal(t, []bool{false, false, true}, tp.changed(r("1", "x", nil), r("1", "x", "")), "NULL to empty is a change")
+	assert.Equal(t, []bool{false, false, false}, tp.changed(r("1", "x", "y"), r("1", "x", "y")))
+
+	var p pending
+	p.noteChanged([]bool{false, true, false})
+	p.rows = append(p.rows, r("1", "z", "y"))
+	p.noteChanged([]bool{false, false, true})
+	assert.Equal(t, []bool{false, true, true}, p.changed)
+	p.rows = append(p.rows, r("2", "z", "y"))
+	p.noteChanged(nil)
+	assert.Nil(t, p.changed, "one row without old values: not known")
+	p.rows = append(p.rows, r("3", "z", "y"))
+	p.noteChanged([]bool{true, false, false})
+	assert.Nil(t, p.changed)
+
+	var first pending
+	first.noteChanged(nil)
+	assert.Nil(t, first.changed)
+}

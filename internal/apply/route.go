@@ -90,6 +90,9 @@ func (c *Coordinator) route(ctx context.Context, tp *tablePlan, r *change.Row, s
 			if existing && ch.present == nil {
 				ch.present = allPresent(len(tp.at.Columns))
 			}
+			if ch.present == nil && r.Before != nil && !r.BeforeKeyOnly {
+				ch.changed = tp.changed(r.Before, r.After)
+			}
 		}
 		if tp.keySrc == nil {
 			if r.Before == nil || r.BeforeKeyOnly {

@@ -40,6 +40,7 @@ type change1 struct {
 	row     value.Row // new values (insert, update)
 	key     value.Row // old identity (update, delete): key values, or the whole old row without key
 	present []bool    // update: columns carried (nil: all)
+	changed []bool    // update: columns whose value changed (nil: not known)
 	safe    bool      // inside the replay window
 	moved   bool      // update that changes the key
 }
@@ -68,6 +69,7 @@ type pending struct {
 	at      *connector.ApplyTable
 	op      connector.ApplyOp
 	present []bool
+	changed []bool // the rows' changed columns, together (nil: not known)
 	sig     string
 	safe    bool
 	rows    []value.Row
@@ -216,6 +218,9 @@ func (w *worker) add(ctx context.Context, ch change1) error {
 		}
 		p.at, p.op, p.safe, p.sig, p.present = ch.tp.at, ch.op, ch.safe, sig, ch.present
 	}
+	if ch.op == connector.ApplyUpdate {
+		p.noteChanged(ch.changed)
+	}
 	if ch.op != connector.ApplyDelete {
 		p.rows = append(p.rows, ch.row)
 		p.bytes += ch.row.Size()
@@ -243,7 +248,7 @@ func (w *worker) flush(ctx context.Context) error {
 	if len(p.rows) == 0 && len(p.keys) == 0 {
 		return nil
 	}
-	b := &connector.ApplyBatch{Table: p.at, Op: p.op, Present: p.present, Safe: p.safe}
+	b := &connector.ApplyBatch{Table: p.at, Op: p.op, Present: p.present, Changed: p.changed, Safe: p.safe}
 	if p.op != connector.ApplyDelete {
 		b.Rows = p.rows
 	}
@@ -255,8 +260,27 @@ func (w *worker) flush(ctx context.Context) error {
 	clear(p.keys)
 	p.rows, p.keys, p.bytes = p.rows[:0], p.keys[:0], 0
 	clear(p.seen)
-	p.at = nil
+	p.at, p.changed = nil, nil
 	return err
+}
+
+// noteChanged adds an update's changed columns to the batch's: a row
+// whose are not known makes the batch's unknown.
+func (p *pending) noteChanged(changed []bool) {
+	switch {
+	case len(p.rows) == 0:
+		p.changed = append(p.changed[:0:0], changed...)
+		if changed == nil {
+			p.changed = nil
+		}
+	case p.changed == nil:
+	case changed == nil:
+		p.changed = nil
+	default:
+		for i, c := range changed {
+			p.changed[i] = p.changed[i] || c
+		}
+	}
 }
 
 // identity returns the key values of a target row (nil: no key).

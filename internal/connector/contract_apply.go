@@ -200,6 +200,12 @@ type ApplyBatch struct {
 	// Present marks the columns an update writes (nil: all). A column left
 	// out keeps its target value (PostgreSQL's unchanged TOAST values).
 	Present []bool
+	// Changed marks, for updates with every column present, the columns
+	// whose new value differs from the old one in some row of the batch,
+	// when the source sent every old value (MySQL's full row images); nil:
+	// not known. A target may write only those: the others hold the old
+	// values, which the rows' keys were found with.
+	Changed []bool
 	// Safe says the changes are inside the replay window: apply them
 	// idempotently, without divergence checks.
 	Safe bool

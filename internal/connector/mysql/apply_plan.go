@@ -30,9 +30,9 @@ type applyPlan struct {
 	insertPrefix string // INSERT INTO t (...) VALUES
 	rowSQL       string // (?,?,...)
 
-	// stage is the staging table of staged updates (apply_stage.go), ""
-	// until one is needed; stageInsert its INSERT prefix.
-	stage, stageInsert string
+	// stages are the staging tables of staged updates (apply_stage.go),
+	// by the columns they hold.
+	stages map[string]*stageTable
 }
 
 // keySet is a set of columns rows are looked up by.

@@ -69,6 +69,28 @@ func TestStagedUpdate(t *testing.T) {
 	}
 	require.Equal(t, dump("t_new"), dump("t"))
 
+	// Only v changed (ApplyBatch.Changed): a staging table of the key and
+	// v; the other columns keep their values even where the rows differ.
+	changed := make([]bool, len(at.Columns))
+	changed[1] = true
+	renamed := make([]value.Row, 100)
+	for i := range renamed {
+		renamed[i] = append(value.Row(nil), rows[i]...)
+		renamed[i][1] = []byte(fmt.Sprintf("only v %d", i))
+		renamed[i][6] = []byte("a") // e: not written
+	}
+	require.NoError(t, a.Apply(e.ctx, &connector.ApplyBatch{Table: at, Op: connector.ApplyUpdate, Rows: renamed, Keys: keys(renamed), Changed: changed}))
+	require.Equal(t, 2, a.stages, "a staging table for the key and v")
+	got := dump("t")
+	for i, line := range got[:100] {
+		want := strings.Replace(dump("t_new")[i], fmt.Sprintf("ü😀 %d", i+1), fmt.Sprintf("only v %d", i), 1)
+		require.Equal(t, want, line)
+	}
+	nothing := make([]bool, len(at.Columns))
+	nothing[0] = true // the key alone: the rows only have to be there
+	require.NoError(t, a.Apply(e.ctx, &connector.ApplyBatch{Table: at, Op: connector.ApplyUpdate, Rows: renamed, Keys: keys(renamed), Changed: nothing}))
+	require.Equal(t, got, dump("t"))
+
 	missing := append([]value.Row(nil), rows[:80]...)
 	missing = append(missing, value.Row{[]byte("777"), rows[0][1], rows[0][2], rows[0][3], rows[0][4], rows[0][5], rows[0][6],
 		rows[0][7], rows[0][8], rows[0][9], rows[0][10]})

@@ -131,22 +131,23 @@ func (a *applier) deleteHolders(ctx context.Context, p *applyPlan, keys, rows []
 }
 
 func (a *applier) insertRows(ctx context.Context, p *applyPlan, rows []value.Row) error {
-	return a.insertInto(ctx, p, p.insertPrefix, rows)
+	return a.insertInto(ctx, p, p.insertPrefix, p.rowSQL, nil, rows)
 }
 
 // insertInto writes rows with one INSERT whose text starts with prefix
-// (the target table's or its staging table's).
-func (a *applier) insertInto(ctx context.Context, p *applyPlan, prefix string, rows []value.Row) error {
+// (the target table's or a staging table's), each row's values (those of
+// the columns in mask; nil: all) as rowSQL.
+func (a *applier) insertInto(ctx context.Context, p *applyPlan, prefix, rowSQL string, mask []bool, rows []value.Row) error {
 	var b strings.Builder
-	b.Grow(len(prefix) + len(rows)*(len(p.rowSQL)+1))
+	b.Grow(len(prefix) + len(rows)*(len(rowSQL)+1))
 	b.WriteString(prefix)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(p.rowSQL)
+		b.WriteString(rowSQL)
 	}
-	args, err := p.fill(make([]any, 0, len(rows)*len(p.cols)), rows, nil)
+	args, err := p.fill(make([]any, 0, len(rows)*len(p.cols)), rows, mask)
 	if err != nil {
 		return err
 	}
@@ -263,7 +264,7 @@ func (a *applier) update(ctx context.Context, p *applyPlan, b *connector.ApplyBa
 		return a.insert(ctx, p, b.Rows, false)
 	}
 	if !b.Safe && b.Present == nil && !anyMoved && a.stagedUpdatable(p, b.Rows) {
-		if done, err := a.stagedUpdate(ctx, p, b.Rows); done || err != nil {
+		if done, err := a.stagedUpdate(ctx, p, b.Rows, b.Changed); done || err != nil {
 			return err
 		}
 	}
