@@ -61,8 +61,10 @@ func New(ctx context.Context, opts Options) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the apply checkpoints: %w", err)
 	}
-	c := &Coordinator{opts: opts, log: opts.Logger.With("component", "apply"), n: opts.Workers, routing: routingBlocks,
-		plans: map[*schema.Table]*tablePlan{}}
+	c := &Coordinator{opts: opts, log: opts.Logger.With("component", "apply"), n: opts.Workers, plans: map[*schema.Table]*tablePlan{}}
+	if opts.BlockRouting {
+		c.routing = routingBlocks
+	}
 	if len(stored) > 0 {
 		// A job routes as it started: a change routed otherwise after a
 		// crash could meet a worker whose checkpoint covers it though the

@@ -6,19 +6,18 @@
 // # Who does what
 //
 // One goroutine, the coordinator, reads the stream and routes each row
-// change to a worker: hash(table, key) mod N (integer key values hashed by
-// blocks of 256, so a worker writes runs of neighbouring rows: the scheme
-// is stored with the job's checkpoints and kept for its life), or table
-// mod N for a table whose rows can depend on each other other than through
-// their key (a
-// second unique key, a key compared case- or accent-insensitively, no
-// key). Each worker owns a connection and a target transaction it keeps
-// open across source transactions; it groups consecutive changes of one
-// table and kind into multi-row statements and commits, with its own
-// checkpoint row in the same transaction, at a source transaction boundary
-// once it holds BatchRows changes or FlushInterval passed. The coordinator
-// acknowledges the stream up to the smallest position every worker has
-// committed, never further.
+// change to a worker: hash(table, key) mod N (into MySQL, integer key
+// values hashed by blocks of 256, so a worker writes runs of neighbouring
+// rows: the scheme is stored with the job's checkpoints and kept for its
+// life), or table mod N for a table whose rows can depend on each other
+// other than through their key (a second unique key, a key compared case-
+// or accent-insensitively, no key). Each worker owns a connection and a
+// target transaction it keeps open across source transactions; it groups
+// consecutive changes of one table and kind into multi-row statements and
+// commits, with its own checkpoint row in the same transaction, at a
+// source transaction boundary once it holds BatchRows changes or
+// FlushInterval passed. The coordinator acknowledges the stream up to the
+// smallest position every worker has committed, never further.
 //
 // A checkpoint is the position of the last change a worker applied: the
 // transaction (Txn.Pos) and the change's index in it (Seq), or "complete"

@@ -221,7 +221,8 @@ func (h *harness) planner() apply.Planner {
 
 func (h *harness) options(workers int) apply.Options {
 	return apply.Options{JobID: h.jobID, Sink: h.sink, Plan: h.planner(), Workers: workers, Start: lsn(1),
-		SourceEngine: h.engine, FlushInterval: 20 * time.Millisecond, IdleInterval: 20 * time.Millisecond, Logger: discard()}
+		SourceEngine: h.engine, BlockRouting: h.engine == "mariadb", // as the runner: a MariaDB target
+		FlushInterval: 20 * time.Millisecond, IdleInterval: 20 * time.Millisecond, Logger: discard()}
 }
 
 // apply runs a coordinator over the script until everything is applied.

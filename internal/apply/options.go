@@ -66,6 +66,11 @@ type Options struct {
 	// SourceEngine is mysql, mariadb or postgresql: how the source compares
 	// key text (routing).
 	SourceEngine string
+	// BlockRouting: a new job routes integer keys by blocks of neighbouring
+	// values (plan.go), for a target that stores rows in key order (InnoDB:
+	// workers then fill pages of their own). A job keeps the scheme it
+	// started with.
+	BlockRouting bool
 	// CarryDDL says whether a DDL kind is carried to the target (the job's
 	// ddl list); nil carries every kind. A DDL not carried still updates
 	// the schema history.

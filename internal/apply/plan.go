@@ -405,7 +405,8 @@ func (tp *tablePlan) hash(key value.Row) uint64 {
 }
 
 // Routing schemes, stored with a job's checkpoints (a job keeps its own):
-// 0 hashes each key's text; routingBlocks hashes integer keys by blocks.
+// 0 hashes each key's text; routingBlocks hashes integer keys by blocks
+// (new jobs into MySQL and MariaDB: Options.BlockRouting).
 const routingBlocks = 1
 
 // keyBlockBits: integer keys route by blocks of 2^keyBlockBits (256)

@@ -12,9 +12,10 @@ import (
 )
 
 // A job routes changes by the scheme it started with, for its life: a new
-// job stores the block scheme (1) with its checkpoints, a job whose
-// checkpoints say 0 (written before the scheme existed) keeps hashing
-// keys one by one, and checkpoints that disagree stop the job.
+// job stores its scheme with its checkpoints (1: blocks, as the runner
+// asks for MySQL targets), a job whose checkpoints say 0 (written before
+// the scheme existed, or into PostgreSQL) keeps hashing keys one by one
+// though blocks are asked for, and checkpoints that disagree stop the job.
 func TestJobKeepsItsRouting(t *testing.T) {
 	forEngines(t, func(t *testing.T, h *harness) {
 		tab := basic(h, "routed")
@@ -39,7 +40,9 @@ func TestJobKeepsItsRouting(t *testing.T) {
 			rows = append(rows, ins(tab, row(i, fmt.Sprintf("v%d", i), i)))
 		}
 		s.txn(rows...)
-		require.NoError(t, h.apply(s, h.options(4)))
+		opts := h.options(4)
+		opts.BlockRouting = true
+		require.NoError(t, h.apply(s, opts))
 		require.Equal(t, []int{1, 1, 1, 1}, routings(), "a new job routes integer keys by blocks")
 
 		_, err := h.sql.Exec("UPDATE "+meta+" SET routing = 0 WHERE job_id = "+ph, h.jobID)
@@ -49,7 +52,7 @@ func TestJobKeepsItsRouting(t *testing.T) {
 			rows = append(rows, upd(tab, row(i, fmt.Sprintf("v%d", i), i), row(i, fmt.Sprintf("w%d", i), nil)))
 		}
 		s.txn(rows...)
-		require.NoError(t, h.apply(s, h.options(4)))
+		require.NoError(t, h.apply(s, opts))
 		require.Equal(t, []int{0, 0, 0, 0}, routings(), "a job of the first scheme keeps it")
 		var want []string
 		for i := 1; i <= 600; i++ {
@@ -60,7 +63,15 @@ func TestJobKeepsItsRouting(t *testing.T) {
 
 		_, err = h.sql.Exec("UPDATE "+meta+" SET routing = 1 WHERE job_id = "+ph+" AND worker = 0", h.jobID)
 		require.NoError(t, err)
-		_, err = apply.New(testCtx(t), h.options(4))
+		_, err = apply.New(testCtx(t), opts)
 		require.ErrorContains(t, err, "inconsistent")
+
+		// A new job without blocks asked for stores scheme 0.
+		_, err = h.sql.Exec("DELETE FROM "+meta+" WHERE job_id = "+ph, h.jobID)
+		require.NoError(t, err)
+		perKey := h.options(2)
+		perKey.BlockRouting = false
+		require.NoError(t, h.apply(newScript(), perKey))
+		require.Equal(t, []int{0, 0}, routings())
 	})
 }

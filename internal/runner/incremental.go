@@ -104,7 +104,8 @@ func (r *Runner) followOnce(ctx context.Context, jobID string, spec *job.Spec, s
 	coord, err := apply.New(ctx, apply.Options{
 		JobID: jobID, Sink: sink, Workers: spec.Parallelism.Max, Start: start, SafeUntil: safeUntil,
 		SourceEngine: string(spec.Source.Engine), CarryDDL: spec.CarriesDDL, BatchRows: spec.Target.Options.BatchRows,
-		SkipDDL: ro.SkipDDL,
+		BlockRouting: spec.Target.Engine.IsMySQL(),
+		SkipDDL:      ro.SkipDDL,
 		Plan: func(src *schema.Table) (*apply.TablePlan, error) {
 			p, err := comp.Compile(src)
 			if err != nil || p == nil {
