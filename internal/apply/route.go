@@ -14,13 +14,14 @@ import (
 )
 
 // Routing and barriers. A change goes to worker hash(table, key) mod N
-// (integer keys by blocks: plan.go), or
-// table mod N for a table routed whole; a change that moves a row to a key
-// of another worker, a DDL and a TRUNCATE are barriers: every worker
-// commits what it has at the point just before, worker 0 applies the item
-// alone and commits it, then routing resumes. Both decisions are functions
-// of the item and the table's structure only, so a replay makes them again
-// identically and each worker skips exactly what it applied before.
+// (into MySQL, integer keys by blocks: plan.go), or table mod N for a
+// table routed whole; a change that moves a row to a key of another
+// worker, a DDL and a TRUNCATE are barriers: every worker commits what it
+// has at the point just before, worker 0 applies the item alone and
+// commits it, then routing resumes. Both decisions are functions of the
+// item, the table's structure and the job's routing scheme only, so a
+// replay makes them again identically and each worker skips exactly what
+// it applied before.
 
 // owner is the worker that applies barrier items.
 const owner = 0

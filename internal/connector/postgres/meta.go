@@ -138,7 +138,14 @@ func createMeta(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	// A dts_meta from before the routing column: its rows are scheme 0.
-	_, err := tx.Exec(ctx, `ALTER TABLE dts_meta.checkpoints ADD COLUMN IF NOT EXISTS routing integer NOT NULL DEFAULT 0`)
+	// Looked up first: ALTER TABLE would queue for the running jobs'
+	// checkpoint locks even with nothing to add.
+	var has bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_attribute
+		WHERE attrelid = 'dts_meta.checkpoints'::regclass AND attname = 'routing' AND NOT attisdropped)`).Scan(&has); err != nil || has {
+		return err
+	}
+	_, err := tx.Exec(ctx, `ALTER TABLE dts_meta.checkpoints ADD COLUMN routing integer NOT NULL DEFAULT 0`)
 	return err
 }
 

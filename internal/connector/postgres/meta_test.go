@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 	"testing"
 
@@ -139,4 +140,32 @@ func assertState(t *testing.T, v *env, rows int, p connector.Partition) {
 	st, err := v.sink.LoadState(t.Context(), "job")
 	require.NoError(t, err)
 	assert.Equal(t, []connector.Partition{p}, st.Tables["src.t"].Partitions)
+}
+
+// A dts_meta from before the routing column gets it, its checkpoints read
+// as scheme 0; an applier writes its job's scheme.
+func TestCheckpointsRoutingColumn(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t)
+	ctx := t.Context()
+	require.NoError(t, v.sink.Claim(ctx, "job-1", "orders"))
+	ap, err := v.sink.OpenApplier(ctx, "job-1", 0, 1, 1)
+	require.NoError(t, err)
+	pos := change.Position{Engine: "postgresql", LSN: 100}
+	require.NoError(t, ap.Commit(ctx, connector.Checkpoint{Pos: pos, Complete: true, Ack: pos}))
+	require.NoError(t, ap.Close())
+	cps, err := v.sink.LoadCheckpoints(ctx, "job-1")
+	require.NoError(t, err)
+	require.Len(t, cps, 1)
+	assert.Equal(t, 1, cps[0].Routing)
+
+	v.exec(t, `ALTER TABLE dts_meta.checkpoints DROP COLUMN routing`)
+	old, err := OpenSink(ctx, v.e, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { old.Close() })
+	require.NoError(t, old.Claim(ctx, "job-1", "orders"))
+	cps, err = old.LoadCheckpoints(ctx, "job-1")
+	require.NoError(t, err)
+	require.Len(t, cps, 1)
+	assert.Equal(t, 0, cps[0].Routing, "rows from before the column: the first scheme")
 }
