@@ -317,19 +317,9 @@ func (tp *tablePlan) changed(before, after value.Row) []bool {
 	if len(before) != len(after) {
 		return nil
 	}
-	copied := len(tp.at.Columns)
-	if tp.rules != nil {
-		copied -= len(tp.rules.Added)
-	}
-	out := make([]bool, len(tp.at.Columns))
-	for i := range out {
-		j := i
-		if tp.proj != nil && i < copied {
-			j = tp.proj[i]
-		}
-		out[i] = i >= copied || (before[j] == nil) != (after[j] == nil) || string(before[j]) != string(after[j])
-	}
-	return out
+	return tp.perColumn(func(j int) bool {
+		return (before[j] == nil) != (after[j] == nil) || string(before[j]) != string(after[j])
+	})
 }
 
 // present returns which target columns an update carries (nil: all).
@@ -342,21 +332,23 @@ func (tp *tablePlan) present(missing []bool) []bool {
 	if !any {
 		return nil
 	}
+	return tp.perColumn(func(j int) bool { return j >= len(missing) || !missing[j] })
+}
+
+// perColumn marks each target column: an added one always, a copied one
+// by f of its source ordinal.
+func (tp *tablePlan) perColumn(f func(src int) bool) []bool {
 	copied := len(tp.at.Columns)
 	if tp.rules != nil {
 		copied -= len(tp.rules.Added)
 	}
 	out := make([]bool, len(tp.at.Columns))
 	for i := range out {
-		if i >= copied {
-			out[i] = true
-			continue
-		}
 		j := i
-		if tp.proj != nil {
+		if tp.proj != nil && i < copied {
 			j = tp.proj[i]
 		}
-		out[i] = j >= len(missing) || !missing[j]
+		out[i] = i >= copied || f(j)
 	}
 	return out
 }

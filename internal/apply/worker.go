@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dtsorg/dts/internal/connector"
@@ -269,10 +270,7 @@ func (w *worker) flush(ctx context.Context) error {
 func (p *pending) noteChanged(changed []bool) {
 	switch {
 	case len(p.rows) == 0:
-		p.changed = append(p.changed[:0:0], changed...)
-		if changed == nil {
-			p.changed = nil
-		}
+		p.changed = slices.Clone(changed)
 	case p.changed == nil:
 	case changed == nil:
 		p.changed = nil
