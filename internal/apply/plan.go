@@ -184,7 +184,7 @@ func routeByTable(src, target *schema.Table, targetKey, srcKey []string, engine 
 			key = targetKey
 		}
 		for _, ix := range t.Indexes {
-			if ix.Unique && !sameIndex(ix, key) {
+			if ix.Unique && !ix.OnColumns(key) {
 				return true, "it has a unique key besides its row key (" + ix.Name + ")"
 			}
 		}
@@ -240,18 +240,6 @@ func insensitive(coll string, postgres bool) bool {
 		return !deterministicRe.MatchString(strings.Trim(name, `"`))
 	}
 	return false
-}
-
-func sameIndex(ix schema.Index, key []string) bool {
-	if len(ix.Columns) != len(key) {
-		return false
-	}
-	for _, p := range ix.Columns {
-		if p.Expr != "" || p.Length > 0 || indexOf(key, p.Name) < 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func sameNames(a, b []string) bool {

@@ -7,7 +7,10 @@
 // The package imports no database driver.
 package schema
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Table is one table.
 type Table struct {
@@ -92,6 +95,20 @@ type Index struct {
 	Kind string
 	// Where is a PostgreSQL partial index predicate (same-engine copies only).
 	Where string
+}
+
+// OnColumns reports whether the index is exactly the whole columns cols, in
+// any order (no expression part, no prefix).
+func (ix Index) OnColumns(cols []string) bool {
+	if len(ix.Columns) != len(cols) {
+		return false
+	}
+	for _, p := range ix.Columns {
+		if p.Expr != "" || p.Length > 0 || !slices.Contains(cols, p.Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // IndexColumn is one part of an index.

@@ -103,7 +103,7 @@ func (a *applier) plan(at *connector.ApplyTable) (*applyPlan, error) {
 		uniques = append([]schema.Index{{Unique: true, Columns: keyParts(t.PrimaryKey)}}, uniques...)
 	}
 	for _, ix := range uniques {
-		if !ix.Unique || sameColumns(ix, at.Key) {
+		if !ix.Unique || ix.OnColumns(at.Key) {
 			continue
 		}
 		var names []string
@@ -194,19 +194,6 @@ func keyParts(cols []string) []schema.IndexColumn {
 		out[i] = schema.IndexColumn{Name: c}
 	}
 	return out
-}
-
-// sameColumns reports whether an index is exactly the columns key (any order).
-func sameColumns(ix schema.Index, key []string) bool {
-	if len(ix.Columns) != len(key) {
-		return false
-	}
-	for _, p := range ix.Columns {
-		if p.Expr != "" || p.Length > 0 || indexOf(key, p.Name) < 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // matchFor returns the exact comparison of column c: text byte for byte in

@@ -123,8 +123,8 @@ func (a *applier) plan(ctx context.Context, at *connector.ApplyTable) (*applyPla
 	}
 	keyUnique := false
 	for _, ix := range uniques {
-		if !ix.Unique || ix.Where != "" || sameColumns(ix, at.Key) {
-			keyUnique = keyUnique || ix.Unique && ix.Where == "" && sameColumns(ix, at.Key)
+		if !ix.Unique || ix.Where != "" || ix.OnColumns(at.Key) {
+			keyUnique = keyUnique || ix.Unique && ix.Where == "" && ix.OnColumns(at.Key)
 			continue
 		}
 		var pos []int
@@ -220,18 +220,6 @@ func matchFor(pos int, c *schema.Column, src schema.Type) applyMatch {
 		}
 	}
 	return m
-}
-
-func sameColumns(ix schema.Index, key []string) bool {
-	if len(ix.Columns) != len(key) {
-		return false
-	}
-	for _, p := range ix.Columns {
-		if p.Expr != "" || indexOf(key, p.Name) < 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Apply queues one batch's statements (see the table at the top of the file).
